@@ -1,0 +1,284 @@
+"""The ``clnet`` command line: the whole pipeline, each stage, the demo corpus, edge-list tools.
+
+Every Spark job under ``jobs/`` is a thin wrapper around one of these commands, so
+``spark-submit jobs/run.py --input DIR --warehouse DIR`` and ``clnet run --input DIR
+--warehouse DIR`` do the same thing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.logging import RichHandler
+
+from clnet_spark.config import ClnetConfig, load_config
+from clnet_spark.errors import ClnetError
+
+console = Console(stderr=False)
+log = logging.getLogger("clnet_spark")
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(message)s",
+        datefmt="%H:%M:%S",
+        handlers=[RichHandler(console=Console(stderr=True), show_path=False)],
+    )
+    for noisy in ("py4j", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+class _State:
+    def __init__(self, config: ClnetConfig) -> None:
+        self.config = config
+
+
+pass_state = click.make_pass_decorator(_State)
+warehouse_option = click.option(
+    "--warehouse",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder holding the Delta tables (created if missing).",
+)
+
+
+def _context(state: _State, warehouse: Path, kind: str = "full", as_of: dt.date | None = None):
+    from clnet_spark.run import RunContext
+
+    return RunContext(warehouse.resolve(), state.config, kind=kind, as_of_date=as_of)
+
+
+def _spark(state: _State, warehouse: Path):
+    from clnet_spark.session import build_session
+
+    return build_session(state.config.spark, checkpoint_dir=warehouse.resolve() / "_checkpoints")
+
+
+@click.group()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    envvar="CLNET_CONFIG",
+    help="Configuration file (default: conf/clnet.yaml of this checkout; env CLNET_CONFIG).",
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="SECTION.KEY=VALUE",
+    help="Override one setting; repeatable.",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log DEBUG messages.")
+@click.pass_context
+def cli(
+    ctx: click.Context, config_path: Path | None, overrides: tuple[str, ...], verbose: bool
+) -> None:
+    """clnet: county-lines networks in police records (advisory intelligence)."""
+    _setup_logging(verbose)
+    ctx.obj = _State(load_config(config_path, overrides))
+
+
+@cli.command()
+@click.option(
+    "--input",
+    "input_dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    required=True,
+    help="Folder of source exports.",
+)
+@warehouse_option
+@click.option(
+    "--as-of-date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Reference date (default: the latest accepted record date).",
+)
+@pass_state
+def run(state: _State, input_dir: Path, warehouse: Path, as_of_date: dt.datetime | None) -> None:
+    """Run every stage on an export folder."""
+    from rich.progress import Progress
+
+    from clnet_spark.pipeline import STAGES, run_all
+    from clnet_spark.report.summary import render_summary
+
+    ctx = _context(state, warehouse, as_of=as_of_date.date() if as_of_date else None)
+    spark = _spark(state, warehouse)
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("clnet", total=len(STAGES))
+
+        def on_stage(name: str) -> None:
+            progress.update(task, description=f"stage: {name}", completed=STAGES.index(name))
+
+        exports = run_all(spark, input_dir, ctx, on_stage=on_stage)
+    console.print(render_summary(ctx, exports))
+
+
+@cli.command("demo-data")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--scale", type=click.FloatRange(min=0.001), default=1.0, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True)
+def demo_data(out: Path, scale: float, seed: int) -> None:
+    """Write the generated demo corpus (input contract + ground_truth/)."""
+    from clnet_spark.demo import write_demo_corpus
+
+    summary = write_demo_corpus(out, scale=scale, seed=seed)
+    console.print(f"demo corpus written to {out}: {summary}")
+
+
+@cli.command()
+@click.option(
+    "--input",
+    "input_dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    required=True,
+)
+@warehouse_option
+@pass_state
+def ingest(state: _State, input_dir: Path, warehouse: Path) -> None:
+    """Stage 1: exports -> Delta bronze tables + quarantine."""
+    from clnet_spark.ingest.stage import run_ingest
+    from clnet_spark.report.summary import render_summary
+
+    ctx = _context(state, warehouse)
+    run_ingest(_spark(state, warehouse), input_dir, ctx)
+    console.print(render_summary(ctx))
+
+
+@cli.command()
+@warehouse_option
+@pass_state
+def search(state: _State, warehouse: Path) -> None:
+    """Stage 2: weighted term search -> record_matches."""
+    from clnet_spark.report.summary import render_summary
+    from clnet_spark.search.stage import run_search
+
+    ctx = _context(state, warehouse)
+    run_search(_spark(state, warehouse), ctx)
+    console.print(render_summary(ctx))
+
+
+@cli.command()
+@warehouse_option
+@pass_state
+def network(state: _State, warehouse: Path) -> None:
+    """Stage 3: provisional network, deepening, propagation, pruning."""
+    from clnet_spark.network.stage import run_network
+    from clnet_spark.report.summary import render_summary
+
+    ctx = _context(state, warehouse)
+    run_network(_spark(state, warehouse), ctx)
+    console.print(render_summary(ctx))
+
+
+@cli.command()
+@click.option(
+    "--warehouse",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Run the groups stage on this warehouse.",
+)
+@click.option(
+    "--edges",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Instead: find groups in a CSV edge list (source,target[,weight]).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="With --edges: where to write the groups CSV.",
+)
+@pass_state
+def groups(state: _State, warehouse: Path | None, edges: Path | None, out: Path | None) -> None:
+    """Stage 4: Walktrap groups and SOC overlap (or groups of any edge list)."""
+    if edges is not None:
+        from clnet_spark.analysis.edgelist_cli import groups_from_edge_file
+
+        target = out or edges.with_name(f"{edges.stem}_groups.csv")
+        groups_from_edge_file(edges, target, steps=state.config.groups.walktrap_steps)
+        console.print(f"groups written to {target}")
+        return
+    if warehouse is None:
+        raise click.UsageError("give --warehouse (pipeline stage) or --edges (edge list)")
+    from clnet_spark.groups.stage import run_groups
+    from clnet_spark.report.summary import render_summary
+
+    ctx = _context(state, warehouse)
+    run_groups(_spark(state, warehouse), ctx)
+    console.print(render_summary(ctx))
+
+
+@cli.command()
+@click.option(
+    "--edges",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    required=True,
+    help="CSV edge list: source,target[,weight].",
+)
+@click.option(
+    "--costs",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Optional CSV of node,cost (inf: never removed).",
+)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--target-fraction", type=click.FloatRange(0, 1), default=0.1, show_default=True)
+def dismantle(edges: Path, costs: Path | None, out: Path | None, target_fraction: float) -> None:
+    """Removal order that breaks a network up fastest (edge-list mode)."""
+    from clnet_spark.analysis.edgelist_cli import dismantle_from_edge_file
+
+    target = out or edges.with_name(f"{edges.stem}_dismantling.csv")
+    dismantle_from_edge_file(edges, target, node_cost_csv=costs, target_fraction=target_fraction)
+    console.print(f"removal order written to {target}")
+
+
+@cli.command()
+@warehouse_option
+@pass_state
+def report(state: _State, warehouse: Path) -> None:
+    """Stage 5: CSV exports of the output tables."""
+    from clnet_spark.report.exports import write_exports
+
+    written = write_exports(_spark(state, warehouse), warehouse.resolve())
+    for name, path in written.items():
+        console.print(f"{name}: {path}")
+
+
+@cli.command()
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("demo"),
+    show_default=True,
+)
+@click.option("--scale", type=click.FloatRange(min=0.001), default=1.0, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.pass_context
+def demo(ctx: click.Context, workdir: Path, scale: float, seed: int) -> None:
+    """Generate the demo corpus into WORKDIR/input and run the pipeline into WORKDIR/warehouse."""
+    ctx.invoke(demo_data, out=workdir / "input", scale=scale, seed=seed)
+    ctx.invoke(run, input_dir=workdir / "input", warehouse=workdir / "warehouse", as_of_date=None)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``clnet`` command and of every job under ``jobs/``."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except ClnetError as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False, markup=True)
+        sys.exit(2)

@@ -1,0 +1,154 @@
+"""The groups stage: Walktrap on the pruned network, stable group ids, SOC overlap.
+
+Only the pruned network (``cl_nominals``, ``cl_edges``) is collected to the driver; it is
+bounded by the kept nominals, not by the corpus. Tables written: ``cl_groups``,
+``soc_overlap``, and ``cl_nominals`` again with group_id, group_kind, soc_group_ids, in_soc.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from clnet_spark import columns as c
+from clnet_spark import io
+from clnet_spark.columns import Tables
+from clnet_spark.groups.soc import soc_overlap
+from clnet_spark.groups.stable_ids import assign_stable_ids
+from clnet_spark.groups.walktrap import find_groups
+from clnet_spark.run import RunContext
+
+log = logging.getLogger(__name__)
+
+GROUP_SCHEMA = (
+    "group_id string, group_kind string, size long, members array<string>, "
+    "component string, internal_edges long, internal_weight double, "
+    "best_soc_group_id string, best_soc_overlap double, soc_associated boolean"
+)
+
+
+def previous_groups(spark: SparkSession, ctx: RunContext) -> dict[str, frozenset[str]]:
+    """Membership of the groups of the previous run (empty on a first run)."""
+    if not io.table_exists(spark, ctx.warehouse, Tables.CL_GROUPS):
+        return {}
+    rows = io.read_table(spark, ctx.warehouse, Tables.CL_GROUPS).select(c.GROUP_ID, "members")
+    return {row[0]: frozenset(row[1]) for row in rows.collect()}
+
+
+def run_groups(spark: SparkSession, ctx: RunContext) -> None:
+    """Find groups in the pruned network and overlap them with the SOC groups."""
+    cfg = ctx.config
+    with ctx.stage("groups") as report:
+        nominals = io.read_table(spark, ctx.warehouse, Tables.CL_NOMINALS)
+        edges = io.read_table(spark, ctx.warehouse, Tables.CL_EDGES)
+        vertex_ids = sorted(r[0] for r in nominals.select(c.NOMINAL_ID).collect())
+        grouping_edges = (
+            edges.where(~F.col(c.ADVERSARIAL_ONLY))
+            .select(c.SRC, c.DST, F.col(c.WEIGHT).cast("double").alias(c.WEIGHT))
+            .toPandas()
+        )
+        log.info(
+            "collected the pruned network: %d nominals, %d grouping edges",
+            len(vertex_ids),
+            len(grouping_edges),
+        )
+        found = find_groups(vertex_ids, grouping_edges, steps=cfg.groups.walktrap_steps)
+        grouped = found[found["kind"] != "unlinked"]
+        new_groups = {
+            key: frozenset(members["nominal_id"])
+            for key, members in grouped.groupby("group_key", sort=True)
+        }
+        ids = assign_stable_ids(new_groups, previous_groups(spark, ctx))
+        found["group_id"] = found["group_key"].map(ids)
+
+        soc = (
+            io.read_table(spark, ctx.warehouse, Tables.SOC_GROUPS)
+            .join(nominals.select(c.NOMINAL_ID), on=c.NOMINAL_ID, how="left_semi")
+            .toPandas()
+        )
+        membership = found.loc[found["kind"] != "unlinked", ["nominal_id", "group_id"]]
+        overlap = soc_overlap(membership, soc, threshold=cfg.soc.association_threshold)
+
+        groups = _group_table(found, grouping_edges, overlap.pairs)
+        meta = ctx.commit_metadata("groups")
+        report.tables[Tables.CL_GROUPS] = io.write_table(
+            spark.createDataFrame(groups, GROUP_SCHEMA),
+            ctx.warehouse,
+            Tables.CL_GROUPS,
+            metadata=meta,
+        )
+        pairs = overlap.pairs.astype({"shared": "int64", "group_size": "int64"})
+        report.tables[Tables.SOC_OVERLAP] = io.write_table(
+            spark.createDataFrame(
+                pairs,
+                "group_id string, soc_group_id string, shared long, group_size long, "
+                "soc_group_size long, overlap double, associated boolean, is_best boolean",
+            ),
+            ctx.warehouse,
+            Tables.SOC_OVERLAP,
+            metadata=meta,
+        )
+
+        soc_lists = (
+            soc.groupby("nominal_id")["soc_group_id"].agg(lambda s: sorted(s)).rename("soc_ids")
+        )
+        assigned = found[["nominal_id", "group_id", "kind"]].merge(
+            soc_lists, left_on="nominal_id", right_index=True, how="left"
+        )
+        assigned["soc_ids"] = assigned["soc_ids"].apply(lambda v: v if isinstance(v, list) else [])
+        assignment = spark.createDataFrame(
+            assigned,
+            "nominal_id string, group_id string, group_kind string, soc_group_ids array<string>",
+        )
+        with_groups = (
+            nominals.drop(c.GROUP_ID, c.GROUP_KIND, "soc_group_ids", "in_soc")
+            .join(assignment, on=c.NOMINAL_ID, how="left")
+            .withColumn("in_soc", F.size("soc_group_ids") > 0)
+        )
+        # Materialise before overwriting the table it was read from.
+        with_groups = with_groups.localCheckpoint()
+        report.tables[Tables.CL_NOMINALS] = io.write_table(
+            with_groups, ctx.warehouse, Tables.CL_NOMINALS, metadata=meta
+        )
+        kinds = found["kind"].value_counts().to_dict()
+        report.counts.update(
+            {
+                "groups": len(new_groups),
+                "main-body groups": int(groups["group_kind"].eq("main").sum()),
+                "peripheral groups": int(groups["group_kind"].eq("peripheral").sum()),
+                "unlinked nominals": int(kinds.get("unlinked", 0)),
+                "groups associated with a SOC group": int(groups["soc_associated"].sum()),
+                "CL nominals in no SOC group": int(len(overlap.not_in_soc)),
+            }
+        )
+
+
+def _group_table(found: pd.DataFrame, edges: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
+    """One row per group: size, members, internal edges and weight, best SOC group."""
+    grouped = found[found["kind"] != "unlinked"]
+    group_of = dict(zip(grouped["nominal_id"], grouped["group_id"], strict=True))
+    src_group = edges[c.SRC].map(group_of)
+    internal = edges[src_group.notna() & (src_group == edges[c.DST].map(group_of))]
+    internal_by = internal.assign(group_id=internal[c.SRC].map(group_of)).groupby("group_id")
+    best = pairs[pairs["is_best"]].set_index("group_id")
+    rows = []
+    for group_id, members in grouped.groupby("group_id", sort=True):
+        row_best = best.loc[group_id] if group_id in best.index else None
+        rows.append(
+            {
+                "group_id": group_id,
+                "group_kind": members["kind"].iloc[0],
+                "size": len(members),
+                "members": sorted(members["nominal_id"]),
+                "component": members["component"].iloc[0],
+                "internal_edges": int(internal_by.size().get(group_id, 0)),
+                "internal_weight": float(internal_by[c.WEIGHT].sum().get(group_id, 0.0)),
+                "best_soc_group_id": None if row_best is None else row_best["soc_group_id"],
+                "best_soc_overlap": 0.0 if row_best is None else float(row_best["overlap"]),
+                "soc_associated": False if row_best is None else bool(row_best["associated"]),
+            }
+        )
+    return pd.DataFrame(rows, columns=[f.split()[0] for f in GROUP_SCHEMA.split(", ")])

@@ -1,0 +1,289 @@
+"""The ingest stage: source exports -> Delta bronze tables plus a quarantine.
+
+Tables written: ``records`` (all five sources, partitioned by source), ``record_nominals``,
+``nominals``, ``relationships``, ``soc_groups``, ``missing_episodes``, ``quarantine`` and
+``ingest_counts``. For every input table, rows read = accepted + quarantined + deleted
+(``is_deleted`` rows of a full export are not loaded), and the stage checks it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import reduce
+from pathlib import Path
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from clnet_spark import columns as c
+from clnet_spark import io
+from clnet_spark.columns import Tables
+from clnet_spark.errors import InputContractError
+from clnet_spark.ingest import contract
+from clnet_spark.ingest import transforms as t
+from clnet_spark.run import RunContext
+
+log = logging.getLogger(__name__)
+
+QUARANTINE_COLUMNS = ("table", "file", "reason", "raw", "run_id")
+
+
+@dataclass(frozen=True)
+class TableCounts:
+    table: str
+    file: str
+    read: int
+    accepted: int
+    quarantined: int
+    deleted: int
+
+
+class _Classified:
+    """A classified input table, persisted while its parts are written."""
+
+    def __init__(self, table: str, path: Path, frame: DataFrame) -> None:
+        self.table, self.path = table, path
+        self.frame = frame.persist(StorageLevel.MEMORY_AND_DISK)
+
+    @property
+    def accepted(self) -> DataFrame:
+        return self.frame.where(F.col(t.REASON).isNull() & ~F.col(t.DELETED))
+
+    def quarantined(self, run_id: str) -> DataFrame:
+        return self.frame.where(F.col(t.REASON).isNotNull()).select(
+            F.lit(self.table).alias("table"),
+            F.lit(self.path.name).alias("file"),
+            F.col(t.REASON).alias("reason"),
+            F.col(t.RAW).alias("raw"),
+            F.lit(run_id).alias("run_id"),
+        )
+
+    def counts(self) -> TableCounts:
+        row = self.frame.agg(
+            F.count(F.lit(1)).alias("read"),
+            F.count(F.when(F.col(t.REASON).isNull() & ~F.col(t.DELETED), 1)).alias("accepted"),
+            F.count(F.when(F.col(t.REASON).isNotNull(), 1)).alias("quarantined"),
+            F.count(F.when(F.col(t.REASON).isNull() & F.col(t.DELETED), 1)).alias("deleted"),
+        ).first()
+        return TableCounts(self.table, self.path.name, *(int(v) for v in row))
+
+
+def _select(frame: DataFrame, names: Sequence[str]) -> DataFrame:
+    return frame.select(*names)
+
+
+RECORD_COLUMNS = (
+    c.SOURCE,
+    c.RECORD_ID,
+    c.RECORDED_AT,
+    c.TEXT,
+    c.OFFENCE_CODE,
+    c.AREA,
+    c.ENDED_AT,
+    c.FOUND_AREA,
+    c.UPDATED_AT,
+    c.RESTRICTED,
+)
+NOMINAL_COLUMNS = (
+    c.NOMINAL_ID,
+    c.BIRTH_DATE,
+    c.BIRTH_DATE_PRECISION,
+    c.SEX,
+    c.HOME_AREA,
+    c.LOOKED_AFTER_CHILD,
+    c.VULNERABLE_ADULT,
+    c.UPDATED_AT,
+    c.RESTRICTED,
+)
+LINK_COLUMNS = (c.SOURCE, c.RECORD_ID, c.NOMINAL_ID, c.ROLE, c.ROLE_RAW, c.UPDATED_AT)
+RELATIONSHIP_COLUMNS = (
+    c.NOMINAL_A,
+    c.NOMINAL_B,
+    c.RELATIONSHIP_TYPE,
+    c.SOURCE,
+    c.RECORDED_AT,
+    c.UPDATED_AT,
+)
+
+
+def _empty(spark: SparkSession, ddl: str) -> DataFrame:
+    return spark.createDataFrame([], ddl)
+
+
+def run_ingest(spark: SparkSession, input_dir: Path, ctx: RunContext) -> dt.date:
+    """Load an export folder into the warehouse; return the run's reference date.
+
+    Raises
+    ------
+    InputContractError
+        A required file or column is missing, or no source-system file is present. Raised
+        before anything is written.
+    """
+    cfg = ctx.config
+    input_dir = Path(input_dir)
+    if not input_dir.is_dir():
+        raise InputContractError(f"input folder {input_dir} does not exist")
+    earliest = cfg.ingest.earliest_year
+    with ctx.stage("ingest") as report:
+        # Read (and validate the headers of) every file before writing anything.
+        inputs = {tc.name: io.read_input(spark, input_dir, tc) for tc in contract.ALL_TABLES}
+        sources = [s for s in c.SOURCES if inputs[s] is not None]
+        if not sources:
+            raise InputContractError(
+                f"{input_dir}: none of the source files {[f'{s}.csv' for s in c.SOURCES]} exist"
+            )
+        for name, found in inputs.items():
+            if found is None:
+                log.warning("input %s: no file in %s, treated as empty", name, input_dir)
+
+        classified: list[_Classified] = []
+        nominals_in = inputs["nominals"]
+        assert nominals_in is not None  # must_exist
+        nominals = _Classified(
+            "nominals",
+            nominals_in.path,
+            t.classify_nominals(
+                nominals_in.frame, nominals_in.extra_columns, ctx.run_day, earliest
+            ),
+        )
+        classified.append(nominals)
+        meta = ctx.commit_metadata("ingest")
+        report.tables[Tables.NOMINALS] = io.write_table(
+            _select(nominals.accepted, NOMINAL_COLUMNS),
+            ctx.warehouse,
+            Tables.NOMINALS,
+            metadata=meta,
+        )
+        birth_issues = (
+            nominals.accepted.where(F.col("_birth_date_issue").isNotNull())
+            .groupBy("_birth_date_issue")
+            .count()
+            .collect()
+        )
+        report.counts["birth dates set to unknown"] = {r[0]: r[1] for r in birth_issues}
+
+        record_parts = []
+        for source in sources:
+            found = inputs[source]
+            assert found is not None
+            part = _Classified(
+                source,
+                found.path,
+                t.classify_records(found.frame, source, found.extra_columns, ctx.run_day, earliest),
+            )
+            classified.append(part)
+            record_parts.append(_select(part.accepted, RECORD_COLUMNS))
+        records = reduce(DataFrame.unionByName, record_parts)
+        report.tables[Tables.RECORDS] = io.write_table(
+            records, ctx.warehouse, Tables.RECORDS, partition_by=(c.SOURCE,), metadata=meta
+        )
+        records = io.read_table(spark, ctx.warehouse, Tables.RECORDS)
+        nominal_keys = io.read_table(spark, ctx.warehouse, Tables.NOMINALS).select(c.NOMINAL_ID)
+
+        links_in = inputs["record_nominals"]
+        assert links_in is not None
+        links = _Classified(
+            "record_nominals",
+            links_in.path,
+            t.classify_record_nominals(
+                links_in.frame, records.select(c.SOURCE, c.RECORD_ID), nominal_keys
+            ),
+        )
+        classified.append(links)
+        report.tables[Tables.RECORD_NOMINALS] = io.write_table(
+            _select(links.accepted, LINK_COLUMNS),
+            ctx.warehouse,
+            Tables.RECORD_NOMINALS,
+            metadata=meta,
+        )
+        report.counts["roles counted as other"] = links.accepted.where(
+            F.col(c.ROLE_RAW).isNotNull()
+        ).count()
+
+        rel_in = inputs["relationships"]
+        if rel_in is not None:
+            rels = _Classified(
+                "relationships",
+                rel_in.path,
+                t.classify_relationships(rel_in.frame, nominal_keys, ctx.run_day, earliest),
+            )
+            classified.append(rels)
+            relationships = _select(rels.accepted, RELATIONSHIP_COLUMNS)
+        else:
+            relationships = _empty(
+                spark,
+                "nominal_a string, nominal_b string, relationship_type string, source string, "
+                "recorded_at timestamp, updated_at timestamp",
+            )
+        report.tables[Tables.RELATIONSHIPS] = io.write_table(
+            relationships, ctx.warehouse, Tables.RELATIONSHIPS, metadata=meta
+        )
+
+        soc_in = inputs["soc_groups"]
+        if soc_in is not None:
+            soc = _Classified(
+                "soc_groups", soc_in.path, t.classify_soc_groups(soc_in.frame, nominal_keys)
+            )
+            classified.append(soc)
+            soc_groups = soc.accepted.select(c.NOMINAL_ID, c.SOC_GROUP_ID)
+        else:
+            soc_groups = _empty(spark, "nominal_id string, soc_group_id string")
+        report.tables[Tables.SOC_GROUPS] = io.write_table(
+            soc_groups, ctx.warehouse, Tables.SOC_GROUPS, metadata=meta
+        )
+
+        episodes = t.missing_episodes(
+            records, io.read_table(spark, ctx.warehouse, Tables.RECORD_NOMINALS)
+        )
+        report.tables[Tables.MISSING_EPISODES] = io.write_table(
+            episodes, ctx.warehouse, Tables.MISSING_EPISODES, metadata=meta
+        )
+
+        quarantine = reduce(
+            DataFrame.unionByName, (part.quarantined(ctx.run_id) for part in classified)
+        )
+        report.tables[Tables.QUARANTINE] = io.write_table(
+            quarantine, ctx.warehouse, Tables.QUARANTINE, metadata=meta
+        )
+        counts = [part.counts() for part in classified]
+        for part in classified:
+            part.frame.unpersist()
+        for row in counts:
+            if row.read != row.accepted + row.quarantined + row.deleted:  # pragma: no cover
+                raise AssertionError(f"ingest of {row.table} lost rows: {row}")
+            log.info(
+                "ingest %s: read %d = accepted %d + quarantined %d + deleted %d",
+                row.table,
+                row.read,
+                row.accepted,
+                row.quarantined,
+                row.deleted,
+            )
+        counts_frame = spark.createDataFrame(
+            [row.__dict__ for row in counts],
+            "table string, file string, read long, accepted long, quarantined long, deleted long",
+        )
+        report.tables[Tables.INGEST_COUNTS] = io.write_table(
+            counts_frame, ctx.warehouse, Tables.INGEST_COUNTS, metadata=meta
+        )
+        report.counts["tables"] = [row.__dict__ for row in counts]
+        reasons = (
+            io.read_table(spark, ctx.warehouse, Tables.QUARANTINE)
+            .groupBy("table", "reason")
+            .count()
+            .orderBy("table", "reason")
+            .collect()
+        )
+        report.counts["quarantine reasons"] = [tuple(r) for r in reasons]
+
+        if ctx.as_of_date is not None:
+            reference = ctx.as_of_date
+        else:
+            latest = records.agg(F.max(c.RECORDED_AT)).first()[0]
+            reference = latest.date() if latest is not None else ctx.run_day
+        report.counts["reference date"] = reference.isoformat()
+        return reference

@@ -1,0 +1,165 @@
+"""All reading and writing of files and Delta tables happens here.
+
+Stages read their inputs with :func:`read_table` and write with :func:`write_table`, which
+returns the Delta version it committed (logged and recorded in the run summary). Input files
+are read by :func:`read_input` against the input contract.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from delta.tables import DeltaTable
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from clnet_spark.errors import InputContractError, StageInputError
+from clnet_spark.ingest.contract import TableContract
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """An input table as read: its columns normalised to lower-case strings."""
+
+    table: str
+    path: Path
+    frame: DataFrame
+    extra_columns: tuple[str, ...]
+
+
+def _normalise_name(name: str) -> str:
+    return name.replace("\ufeff", "").strip().lower()
+
+
+def find_input(input_dir: Path, table: str) -> Path | None:
+    """The file holding ``table`` in ``input_dir`` (CSV preferred over Parquet), or None."""
+    for candidate in (input_dir / f"{table}.csv", input_dir / f"{table}.parquet"):
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def read_input(spark: SparkSession, input_dir: Path, contract: TableContract) -> InputFile | None:
+    """Read one input table, every column as a string.
+
+    Returns None when the file does not exist and the contract allows that.
+
+    Raises
+    ------
+    InputContractError
+        The file is required and missing, or required columns are missing; the message
+        names the file, the missing columns and the columns present.
+    """
+    path = find_input(input_dir, contract.name)
+    if path is None:
+        if contract.must_exist:
+            raise InputContractError(
+                f"input {contract.name!r}: no {contract.name}.csv or {contract.name}.parquet "
+                f"in {input_dir}"
+            )
+        return None
+    if path.suffix == ".csv":
+        frame = (
+            spark.read.option("header", True)
+            .option("multiLine", True)
+            .option("escape", '"')
+            .option("encoding", "UTF-8")
+            .option("mode", "PERMISSIVE")
+            .csv(str(path))
+        )
+    else:
+        frame = spark.read.parquet(str(path))
+    names = [_normalise_name(n) for n in frame.columns]
+    present = sorted(set(names))
+    missing = [col for col in contract.required if col not in names]
+    if missing:
+        raise InputContractError(
+            f"{path}: missing required columns {missing}; columns present: {present}"
+        )
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise InputContractError(f"{path}: columns appear more than once: {duplicated}")
+    frame = frame.select(
+        *(
+            F.col(f"`{orig}`").cast("string").alias(new)
+            for orig, new in zip(frame.columns, names, strict=True)
+        )
+    )
+    extras = tuple(n for n in names if n not in contract.known)
+    log.info("read %s from %s (%d columns, %d extra)", contract.name, path, len(names), len(extras))
+    return InputFile(contract.name, path, frame, extras)
+
+
+def table_path(warehouse: Path, name: str) -> Path:
+    return warehouse / name
+
+
+def table_exists(spark: SparkSession, warehouse: Path, name: str) -> bool:
+    return DeltaTable.isDeltaTable(spark, str(table_path(warehouse, name)))
+
+
+def read_table(spark: SparkSession, warehouse: Path, name: str) -> DataFrame:
+    """Read a Delta table of the warehouse.
+
+    Raises
+    ------
+    StageInputError
+        The table does not exist (an earlier stage has not run).
+    """
+    if not table_exists(spark, warehouse, name):
+        raise StageInputError(
+            f"table {name!r} does not exist in {warehouse}: run the stage that writes it first"
+        )
+    return spark.read.format("delta").load(str(table_path(warehouse, name)))
+
+
+def table_version(spark: SparkSession, warehouse: Path, name: str) -> int:
+    """The latest committed version of a Delta table."""
+    table = DeltaTable.forPath(spark, str(table_path(warehouse, name)))
+    return int(table.history(1).select("version").first()[0])
+
+
+def write_table(
+    frame: DataFrame,
+    warehouse: Path,
+    name: str,
+    *,
+    partition_by: tuple[str, ...] = (),
+    metadata: dict[str, str] | None = None,
+) -> int:
+    """Overwrite a Delta table with ``frame`` (schema replaced) and return its new version.
+
+    The write is one Delta commit: readers see the previous version until it completes.
+    ``metadata`` becomes the commit's user metadata (run id, stage).
+    """
+    writer = frame.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
+    if partition_by:
+        writer = writer.partitionBy(*partition_by)
+    if metadata:
+        writer = writer.option("userMetadata", ";".join(f"{k}={v}" for k, v in metadata.items()))
+    writer.save(str(table_path(warehouse, name)))
+    version = table_version(frame.sparkSession, warehouse, name)
+    log.info("wrote %s version %d", name, version)
+    return version
+
+
+def write_single_csv(frame: DataFrame, target: Path) -> None:
+    """Write ``frame`` as one CSV file with a header at ``target`` (streamed, not collected)."""
+    staging = target.with_name(f".{target.name}.parts")
+    shutil.rmtree(staging, ignore_errors=True)
+    (
+        frame.coalesce(1)
+        .write.mode("overwrite")
+        .option("header", True)
+        .option("escape", '"')
+        .csv(str(staging))
+    )
+    part = next(staging.glob("part-*.csv"))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    part.replace(target)
+    shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,135 @@
+"""The network stage: ``record_matches`` + links + relationships -> ``cl_nominals``, ``cl_edges``.
+
+Also writes ``search_group_report``: per search group, the matching records in the network
+(at least one linked nominal kept) and not in it (METHOD section 8).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from clnet_spark import columns as c
+from clnet_spark import io
+from clnet_spark.columns import Tables
+from clnet_spark.network import build
+from clnet_spark.run import RunContext
+
+log = logging.getLogger(__name__)
+
+
+def search_group_report(record_matches: DataFrame, links: DataFrame, kept: DataFrame) -> DataFrame:
+    """Matching records per search group, in and out of the network.
+
+    Output columns: group, matching_records, in_network, not_in_network.
+    """
+    kept_ids = kept.select(F.col(c.ID).alias(c.NOMINAL_ID))
+    in_network = (
+        links.join(kept_ids, on=c.NOMINAL_ID, how="left_semi")
+        .select(c.SOURCE, c.RECORD_ID)
+        .dropDuplicates()  # one row per record, however many of its nominals are kept
+        .withColumn("_in", F.lit(True))
+    )
+    exploded = record_matches.select(
+        c.SOURCE, c.RECORD_ID, F.explode(c.MATCHED_GROUPS).alias(c.GROUP)
+    )
+    return (
+        exploded.join(in_network, on=[c.SOURCE, c.RECORD_ID], how="left")
+        .groupBy(c.GROUP)
+        .agg(
+            F.count(F.lit(1)).alias("matching_records"),
+            F.count(F.col("_in")).alias("in_network"),
+        )
+        .select(
+            c.GROUP,
+            "matching_records",
+            "in_network",
+            (F.col("matching_records") - F.col("in_network")).alias("not_in_network"),
+        )
+        .orderBy(c.GROUP)
+    )
+
+
+def run_network(spark: SparkSession, ctx: RunContext) -> None:
+    """Build, deepen, propagate and prune the network; write its tables."""
+    cfg = ctx.config.network
+    with ctx.stage("network") as report:
+        matches = io.read_table(spark, ctx.warehouse, Tables.RECORD_MATCHES)
+        record_nominals = io.read_table(spark, ctx.warehouse, Tables.RECORD_NOMINALS)
+        relationships = io.read_table(spark, ctx.warehouse, Tables.RELATIONSHIPS)
+
+        links = build.linking_links(record_nominals, cfg.linking_roles, cfg.max_record_nominals)
+        links = links.checkpoint()
+        identified = build.identified_links(links, matches)
+        evidence = build.nominal_evidence(identified).checkpoint()
+        provisional = build.provisional_edges(identified)
+        deepened = build.deepening_edges(
+            links, relationships, evidence.select(c.ID), cfg.adversarial_types
+        )
+        vertices, edges = build.network_graph(evidence, provisional, deepened)
+        vertices, edges = vertices.checkpoint(), edges.checkpoint()
+        weighted, propagated = build.propagate(vertices, edges, cfg.rounds)
+        kept, kept_edges = build.prune(weighted, propagated, cfg.threshold)
+
+        meta = ctx.commit_metadata("network")
+        nominals_out = kept.select(
+            F.col(c.ID).alias(c.NOMINAL_ID),
+            c.WEIGHT,
+            c.EVIDENCE,
+            c.PROVISIONAL,
+            "linked",
+            c.EVIDENCE_RECORDS,
+            c.EVIDENCE_GROUPS,
+        )
+        report.tables[Tables.CL_NOMINALS] = io.write_table(
+            nominals_out, ctx.warehouse, Tables.CL_NOMINALS, metadata=meta
+        )
+        edges_out = kept_edges.select(
+            c.SRC,
+            c.DST,
+            F.col(c.EDGE_WEIGHT).alias(c.WEIGHT),
+            c.ADVERSARIAL_ONLY,
+            c.EVIDENCE_RECORDS,
+            c.EVIDENCE_GROUPS,
+            c.CO_RECORDS,
+            c.RELATIONSHIP_TYPES,
+        )
+        report.tables[Tables.CL_EDGES] = io.write_table(
+            edges_out, ctx.warehouse, Tables.CL_EDGES, metadata=meta
+        )
+        kept_table = io.read_table(spark, ctx.warehouse, Tables.CL_NOMINALS)
+        groups = search_group_report(
+            matches, links, kept_table.select(F.col(c.NOMINAL_ID).alias(c.ID))
+        )
+        report.tables[Tables.SEARCH_GROUP_REPORT] = io.write_table(
+            groups, ctx.warehouse, Tables.SEARCH_GROUP_REPORT, metadata=meta
+        )
+        sizes = vertices.agg(
+            F.count(F.lit(1)).alias("deepened"),
+            F.count(F.when(F.col(c.EVIDENCE) > 0, 1)).alias("provisional"),
+        ).first()
+        kept_counts = kept_table.agg(
+            F.count(F.lit(1)).alias("kept"),
+            F.count(F.when(~F.col("linked"), 1)).alias("unlinked"),
+        ).first()
+        report.counts.update(
+            {
+                "identified records": matches.where(F.col(c.RECORD_WEIGHT) > 0).count(),
+                "records over max_record_nominals": links.where(~F.col(build.PAIRABLE))
+                .select(c.SOURCE, c.RECORD_ID)
+                .dropDuplicates()
+                .count(),
+                "provisional nominals": sizes["provisional"],
+                "nominals after deepening": sizes["deepened"],
+                "edges after deepening": edges.count(),
+                "kept nominals": kept_counts["kept"],
+                "kept unlinked nominals": kept_counts["unlinked"],
+                "kept edges": io.read_table(spark, ctx.warehouse, Tables.CL_EDGES).count(),
+            }
+        )
+        report.counts["search groups"] = [
+            tuple(r)
+            for r in io.read_table(spark, ctx.warehouse, Tables.SEARCH_GROUP_REPORT).collect()
+        ]

@@ -1,0 +1,112 @@
+"""Run the stages in order and record the run in the ``run_log`` table."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+
+from clnet_spark import io
+from clnet_spark.columns import Tables
+from clnet_spark.groups.stage import run_groups
+from clnet_spark.ingest.stage import run_ingest
+from clnet_spark.network.stage import run_network
+from clnet_spark.report.exports import write_exports
+from clnet_spark.run import RunContext
+from clnet_spark.search.catalogue import load_catalogue
+from clnet_spark.search.stage import run_search
+
+log = logging.getLogger(__name__)
+
+STAGES = ("ingest", "search", "network", "groups", "report")
+
+RUN_LOG_SCHEMA = (
+    "run_id string, kind string, user string, started_at timestamp, ended_at timestamp, "
+    "input string, reference_date date, catalogue_hash string, config_hash string, "
+    "tables string, counts string, outcome string"
+)
+
+
+def record_run(
+    spark: SparkSession,
+    ctx: RunContext,
+    *,
+    input_dir: Path | None,
+    reference: dt.date | None,
+    catalogue_hash: str | None,
+    outcome: str,
+) -> None:
+    """Append one row describing this run to ``run_log`` (counts only, no personal data)."""
+    tables = {name: v for report in ctx.reports for name, v in report.tables.items()}
+    counts = {report.stage: report.counts for report in ctx.reports}
+    row = (
+        ctx.run_id,
+        ctx.kind,
+        ctx.user,
+        ctx.started_at.replace(tzinfo=None),
+        dt.datetime.now(dt.UTC).replace(tzinfo=None),
+        str(input_dir) if input_dir else None,
+        reference,
+        catalogue_hash,
+        ctx.config.config_hash(),
+        json.dumps(tables, sort_keys=True),
+        json.dumps(counts, sort_keys=True, default=str),
+        outcome,
+    )
+    frame = spark.createDataFrame([row], RUN_LOG_SCHEMA)
+    frame.write.format("delta").mode("append").save(
+        str(io.table_path(ctx.warehouse, Tables.RUN_LOG))
+    )
+
+
+def run_all(
+    spark: SparkSession,
+    input_dir: Path,
+    ctx: RunContext,
+    on_stage: Callable[[str], None] | None = None,
+) -> dict[str, Path]:
+    """Run every stage on one export folder; return the CSV exports written.
+
+    The search catalogue is validated before any data is read.
+    """
+    catalogue = load_catalogue(ctx.config.catalogue_path)
+    notify = on_stage or (lambda _name: None)
+    reference: dt.date | None = None
+    try:
+        notify("ingest")
+        reference = run_ingest(spark, input_dir, ctx)
+        notify("search")
+        run_search(spark, ctx, catalogue)
+        notify("network")
+        run_network(spark, ctx)
+        notify("groups")
+        run_groups(spark, ctx)
+        notify("report")
+        with ctx.stage("report") as report:
+            exports = write_exports(spark, ctx.warehouse)
+            report.counts["CSV files"] = len(exports)
+    except Exception:
+        if not ctx.reports:  # failed before writing anything: leave the warehouse untouched
+            raise
+        record_run(
+            spark,
+            ctx,
+            input_dir=input_dir,
+            reference=reference,
+            catalogue_hash=catalogue.hash,
+            outcome="failed",
+        )
+        raise
+    record_run(
+        spark,
+        ctx,
+        input_dir=input_dir,
+        reference=reference,
+        catalogue_hash=catalogue.hash,
+        outcome="succeeded",
+    )
+    return exports

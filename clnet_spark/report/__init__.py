@@ -1,0 +1,1 @@
+"""Stage 5: the run summary, the CSV exports and the run log."""

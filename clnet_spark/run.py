@@ -1,0 +1,63 @@
+"""What every stage of one run shares: its identity, warehouse, configuration and reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import logging
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from clnet_spark.config import ClnetConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StageReport:
+    """What a stage read and wrote, for the log and the run summary."""
+
+    stage: str
+    seconds: float = 0.0
+    tables: dict[str, int] = field(default_factory=dict)
+    """Delta table name -> version written."""
+    counts: dict[str, Any] = field(default_factory=dict)
+    """Named row counts (and small tables of counts) worth showing to an analyst."""
+
+
+@dataclass
+class RunContext:
+    """Identity and settings of one run, passed to every stage."""
+
+    warehouse: Path
+    config: ClnetConfig
+    kind: str = "full"
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    as_of_date: dt.date | None = None
+    user: str = field(default_factory=getpass.getuser)
+    reports: list[StageReport] = field(default_factory=list)
+
+    @property
+    def run_day(self) -> dt.date:
+        """The day the run started (UTC): records dated after it are future-dated."""
+        return self.started_at.date()
+
+    def commit_metadata(self, stage: str) -> dict[str, str]:
+        return {"run_id": self.run_id, "stage": stage, "kind": self.kind, "user": self.user}
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[StageReport]:
+        """Time a stage and keep its report."""
+        report = StageReport(name)
+        log.info("stage %s: started (run %s)", name, self.run_id)
+        start = time.perf_counter()
+        yield report
+        report.seconds = time.perf_counter() - start
+        self.reports.append(report)
+        log.info("stage %s: done in %.1f s, wrote %s", name, report.seconds, report.tables)

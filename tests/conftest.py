@@ -1,0 +1,37 @@
+"""Shared fixtures: one SparkSession for the whole test run, and paths to ../shared data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+
+from clnet_spark.config import SparkConfig
+from clnet_spark.session import build_session
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED = REPO_ROOT.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
+    settings = SparkConfig(
+        master="local[2]",
+        app_name="clnet-tests",
+        shuffle_partitions=2,
+        driver_memory="2g",
+        extra={"spark.ui.enabled": "false", "spark.default.parallelism": "2"},
+    )
+    session = build_session(settings, checkpoint_dir=tmp_path_factory.mktemp("checkpoints"))
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    """``../shared`` beside the checkout (reference data; never copied into the repo)."""
+    if not SHARED.is_dir():
+        pytest.fail(f"{SHARED} is missing: tests read reference data from ../shared")
+    return SHARED
