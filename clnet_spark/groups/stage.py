@@ -121,7 +121,7 @@ def run_groups(spark: SparkSession, ctx: RunContext) -> None:
                 "peripheral groups": int(groups["group_kind"].eq("peripheral").sum()),
                 "unlinked nominals": int(kinds.get("unlinked", 0)),
                 "groups associated with a SOC group": int(groups["soc_associated"].sum()),
-                "CL nominals in no SOC group": int(len(overlap.not_in_soc)),
+                "CL nominals in no SOC group": int(assigned["soc_ids"].map(len).eq(0).sum()),
             }
         )
 
