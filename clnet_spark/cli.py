@@ -268,6 +268,22 @@ def demo(ctx: click.Context, workdir: Path, scale: float, seed: int) -> None:
     """Generate the demo corpus into WORKDIR/input and run the pipeline into WORKDIR/warehouse."""
     ctx.invoke(demo_data, out=workdir / "input", scale=scale, seed=seed)
     ctx.invoke(run, input_dir=workdir / "input", warehouse=workdir / "warehouse", as_of_date=None)
+    from rich.table import Table
+
+    from clnet_spark.evaluation import score_run
+
+    state: _State = ctx.obj
+    scores = score_run(
+        _spark(state, workdir / "warehouse"),
+        (workdir / "warehouse").resolve(),
+        workdir / "input" / "ground_truth",
+    )
+    table = Table(title="Demo only: the run scored against the generator's ground truth")
+    table.add_column("score")
+    table.add_column("value", justify="right")
+    for name, value in scores.as_dict().items():
+        table.add_row(name, f"{value:.3f}" if isinstance(value, float) else f"{value:,}")
+    console.print(table)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

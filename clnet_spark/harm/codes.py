@@ -25,10 +25,11 @@ notation              rule                                         canonical
                       subclass
 ====================  ===========================================  ===========================
 
-ASCII white space anywhere in a code is removed first. The class is 1 to 999, the subclass 0 to
-99. Anything else (``NN`` for non-notifiable, ``NFIB``, ``ASB``, an empty string, ``8/100``,
-``1234``) is not a code: both functions return null, and the harm stage counts such a crime as
-having an unrecognised code.
+ASCII white space anywhere in a code is removed first. The class is 1 to 999, written with at
+most three digits after up to two leading zeros; the subclass is 0 to 99, with any number of
+leading zeros. Anything else (``NN`` for non-notifiable, ``NFIB``, ``ASB``, an empty string,
+``8/100``, ``1234``, ``00012``) is not a code: both functions return null, and the harm stage
+counts such a crime as having an unrecognised code.
 
 The ONS sub-codes ``4.x`` and ``37.x`` and the Home Office classifications ``004/xx`` and
 ``037/xx`` share canonical forms (``4.1`` and ``004/01`` are both ``4/01``). That is deliberate:
@@ -53,10 +54,10 @@ _SPACE: Final = r"[ \t\n\r\f\x0B]"
 PACKED_PATTERN: Final = r"^(?=[0-9]{5}$)0{0,2}([1-9][0-9]{0,2})([0-9]{2})$"
 """Five digits, ``cccss``: a Home Office classification without its slash."""
 
-SUBCLASS_PATTERN: Final = r"^0*([1-9][0-9]{0,2})[/.]0*([0-9]{1,2})$"
-"""``class/subclass`` or ``class.subclass``, with optional leading zeros in either part."""
+SUBCLASS_PATTERN: Final = r"^0{0,2}([1-9][0-9]{0,2})[/.]0*([0-9]{1,2})$"
+"""``class/subclass`` or ``class.subclass``, with leading zeros in either part."""
 
-CODE_PATTERN: Final = r"^0*([1-9][0-9]{0,2})([A-Z]?)$"
+CODE_PATTERN: Final = r"^0{0,2}([1-9][0-9]{0,2})([A-Z]?)$"
 """A recorded-crime offence code: class and an optional letter."""
 
 _PACKED = re.compile(PACKED_PATTERN)

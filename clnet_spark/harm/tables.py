@@ -261,7 +261,9 @@ def load_harm_table(path: Path, *, index: Index, layout: Layout = "auto") -> Har
                 rows += 1
                 row = dict(zip(header, cells, strict=False))
                 line = reader.line_num
-                value = parse_value(row.get(value_column), path=path, line=line, column=value_column)
+                value = parse_value(
+                    row.get(value_column), path=path, line=line, column=value_column
+                )
                 codes, skipped = _row_codes(chosen, row, path=path, line=line)
                 not_codes.update(skipped)
                 description = (row.get(description_column) or "").strip()

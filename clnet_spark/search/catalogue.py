@@ -252,18 +252,26 @@ def _parse_group(entry: Any, source: str, number: int) -> SearchGroup:
     if not isinstance(raw_terms, list) or not raw_terms:
         raise CatalogueError(f"{where}: the group is empty (expected a non-empty list of terms)")
     terms: dict[str, Term] = {}
-    patterns: dict[str, str] = {}
+    searches: dict[tuple[str, ...], str] = {}
     for index, raw in enumerate(raw_terms):
         term = _parse_term(raw, name, f"{where}, term #{index + 1}")
+        search = _search_key(term)
         if term.label in terms:
             raise CatalogueError(f"{where}: term {term.label!r} is listed twice")
-        if term.pattern in patterns:
+        if search in searches:
             raise CatalogueError(
-                f"{where}: term {term.label!r} is the same search as {patterns[term.pattern]!r}"
+                f"{where}: term {term.label!r} is the same search as {searches[search]!r}"
             )
         terms[term.label] = term
-        patterns[term.pattern] = term.label
+        searches[search] = term.label
     return SearchGroup(name, weight, tuple(terms[label] for label in sorted(terms)))
+
+
+def _search_key(term: Term) -> tuple[str, ...]:
+    """What a term searches for: phrases equal up to ASCII case and spacing are the same."""
+    if term.kind == PHRASE:
+        return (PHRASE, *("".join(_fold(ch) for ch in word) for word in phrase_words(term.label)))
+    return (REGEX, term.pattern)
 
 
 def _parse_weight(value: Any, where: str) -> Decimal:

@@ -34,6 +34,7 @@ character count are pure ASCII and skip the replacement.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from functools import reduce
 from typing import Final
 
@@ -87,8 +88,12 @@ _TEXT: Final = "_search_text"
 _PADDED: Final = "_search_padded"
 """The same after one space: what the combined phrase patterns run on."""
 _SPANS: Final = "_search_spans"
-"""The spans of the phrases (``array<string>``)."""
+"""The spans of the phrases, each after :data:`_SPAN_MARK`, in one string."""
+_SPAN_MARK: Final = "\x1f"
+"""U+001F, a control character: never in a span (terms hold none, separators are spaces)."""
 _NON_WORD: Final = r"[^\p{L}\p{Nd}_]"
+_LEAF_TERMS: Final = 4
+"""Most terms tested one by one; a larger set of terms is split in halves first."""
 _SEP: Final = None
 """Trie token of a separator run between two words."""
 _END: Final = ""
@@ -135,9 +140,15 @@ def match_records(records: DataFrame, catalogue: Catalogue) -> DataFrame:
         catalogue.hash[:12],
     )
     spans = (
-        F.regexp_extract_all(F.col(_PADDED), F.lit(spans_pattern(spanned)), F.lit(1))
+        F.concat(
+            F.lit(_SPAN_MARK),
+            F.array_join(
+                F.regexp_extract_all(F.col(_PADDED), F.lit(spans_pattern(spanned)), F.lit(1)),
+                _SPAN_MARK,
+            ),
+        )
         if spanned
-        else F.array().cast(ArrayType(StringType()))
+        else F.lit(_SPAN_MARK)
     )
     candidates = candidate_records(records, catalogue).select(
         SOURCE, RECORD_ID, _TEXT, spans.alias(_SPANS)
@@ -213,24 +224,40 @@ def group_matches(group: SearchGroup) -> Column:
 
     A column of the frame :func:`match_records` builds from :func:`candidate_records` (it
     reads the internal text and span columns); the array is empty when no term matches. The
-    group is tested first (on the spans, or the text for raw regexes), then each term.
+    group is tested first (on the spans, or on the text for raw regexes); a tested set of more
+    than :data:`_LEAF_TERMS` terms is split in halves, each tested in turn; then each term of a
+    set that passed is tested, and only a term that matches is located.
     """
+    return _located(group.terms, tested=False)
+
+
+def _located(terms: tuple[Term, ...], tested: bool) -> Column:
+    if not tested:
+        return F.when(_matches(terms), _located(terms, tested=True)).otherwise(_no_matches())
+    if len(terms) > _LEAF_TERMS:
+        half = len(terms) // 2
+        return F.concat(_located(terms[:half], False), _located(terms[half:], False))
     located = F.array(
         *(
-            F.when(_spans_match([term]), _locate(term)) if _by_span(term) else _locate(term)
-            for term in group.terms
+            (_locate(term) if len(terms) == 1 else F.when(_matches([term]), _locate(term)))
+            for term in terms
         )
     )
-    found = F.filter(located, lambda match: match.getField(OFFSET) >= 0)
-    if len(group.terms) == 1 and not _by_span(group.terms[0]):
-        return found
-    by_span = [term for term in group.terms if _by_span(term)]
-    by_text = [term for term in group.terms if not _by_span(term)]
-    tests = ([_spans_match(by_span)] if by_span else []) + (
-        [_text_match(by_text)] if by_text else []
-    )
-    group_test = reduce(lambda left, right: left | right, tests)
-    return F.when(group_test, found).otherwise(F.array().cast(MATCHES_TYPE))
+    return F.filter(located, lambda match: match.isNotNull())
+
+
+def _matches(terms: Iterable[Term]) -> Column:
+    """True where one of the terms matches: on the spans where they decide, else the text."""
+    terms = list(terms)
+    by_span = [term for term in terms if _by_span(term)]
+    by_text = [term for term in terms if not _by_span(term)]
+    tests = []
+    if by_span:
+        trie = _trie_pattern(_words(by_span))
+        tests.append(F.col(_SPANS).rlike(f"(?i){_SPAN_MARK}{trie}s?(?!{WORD_CLASS})"))
+    if by_text:
+        tests.append(F.col(_TEXT).rlike("|".join(f"(?:{term.pattern})" for term in by_text)))
+    return reduce(lambda left, right: left | right, tests)
 
 
 def phrases_pattern(phrases: list[list[str]]) -> str:
@@ -251,17 +278,6 @@ def spans_pattern(terms: list[Term]) -> str:
     tried, including those inside an earlier span.
     """
     return f"(?i){_NON_WORD}(?=({_trie_pattern(_words(terms))}s?)(?!{WORD_CLASS}))"
-
-
-def _spans_match(terms: list[Term]) -> Column:
-    """True where a span starts with a match of one of the (phrase) terms."""
-    anchored = f"(?i)^{_trie_pattern(_words(terms))}s?(?!{WORD_CLASS})"
-    return F.exists(F.col(_SPANS), lambda span: span.rlike(anchored))
-
-
-def _text_match(terms: list[Term]) -> Column:
-    """True where one of the terms matches the text (raw regexes, phrases without spans)."""
-    return F.col(_TEXT).rlike("|".join(f"(?:{term.pattern})" for term in terms))
 
 
 def _by_span(term: Term) -> bool:
@@ -315,6 +331,10 @@ def _trie_pattern(phrases: list[list[str]]) -> str:
         return f"(?:{body})?" if _END in node else body
 
     return emit(trie)
+
+
+def _no_matches() -> Column:
+    return F.array().cast(MATCHES_TYPE)
 
 
 def _decimal(value: object) -> Column:
