@@ -97,4 +97,7 @@ class Tables:
     CL_GROUPS: Final = "cl_groups"
     SOC_OVERLAP: Final = "soc_overlap"
     SEARCH_GROUP_REPORT: Final = "search_group_report"
+    HARM_CRIMES: Final = "harm_crimes"
+    NOMINAL_HARM: Final = "nominal_harm"
+    GROUP_HARM: Final = "group_harm"
     RUN_LOG: Final = "run_log"

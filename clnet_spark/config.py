@@ -65,6 +65,25 @@ class SocConfig(_Section):
     association_threshold: float = Field(0.5, ge=0.0, le=1.0)
 
 
+Layout = Literal["auto", "simple", "cchi_2020", "ons_css"]
+
+
+class HarmConfig(_Section):
+    """Harm indices (``docs/harm.md``); table paths are relative to the config file."""
+
+    cchi_table: Path = Path("harm/demo_cchi.csv")
+    cchi_layout: Layout = "auto"
+    ons_table: Path = Path("harm/demo_ons_css.csv")
+    ons_layout: Layout = "auto"
+    harm_roles: tuple[str, ...] = ("suspect", "offender", "charged")
+    recent_years: int = Field(3, ge=1, le=100)
+
+    @field_validator("harm_roles")
+    @classmethod
+    def _lower(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(v.strip().lower() for v in values)
+
+
 class SparkConfig(_Section):
     master: str = "local[*]"
     app_name: str = "clnet"
@@ -90,6 +109,7 @@ class ClnetConfig(_Section):
     network: NetworkConfig = NetworkConfig()
     groups: GroupsConfig = GroupsConfig()
     soc: SocConfig = SocConfig()
+    harm: HarmConfig = HarmConfig()
     spark: SparkConfig = SparkConfig()
     base_dir: Path = Field(default=REPO_ROOT / "conf", exclude=True)
 

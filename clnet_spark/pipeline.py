@@ -13,6 +13,7 @@ from pyspark.sql import SparkSession
 from clnet_spark import io
 from clnet_spark.columns import Tables
 from clnet_spark.groups.stage import run_groups
+from clnet_spark.harm.stage import run_harm
 from clnet_spark.ingest.stage import run_ingest
 from clnet_spark.network.stage import run_network
 from clnet_spark.report.exports import write_exports
@@ -22,7 +23,7 @@ from clnet_spark.search.stage import run_search
 
 log = logging.getLogger(__name__)
 
-STAGES = ("ingest", "search", "network", "groups", "report")
+STAGES = ("ingest", "search", "network", "groups", "harm", "report")
 
 RUN_LOG_SCHEMA = (
     "run_id string, kind string, user string, started_at timestamp, ended_at timestamp, "
@@ -85,6 +86,8 @@ def run_all(
         run_network(spark, ctx)
         notify("groups")
         run_groups(spark, ctx)
+        notify("harm")
+        run_harm(spark, ctx, reference)
         notify("report")
         with ctx.stage("report") as report:
             exports = write_exports(spark, ctx.warehouse)

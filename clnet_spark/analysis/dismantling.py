@@ -490,7 +490,9 @@ class _OrderAnnealer:
         self.snaps: dict[int, tuple[list[int], list[int]]] = {}
         self._initial_snapshot()
         self._replay(self.m, 0, None)
-        self.final = self.lcc[self.m]
+        # Once every component is a single vertex nothing more is gained, even though removing
+        # the last ones empties the graph.
+        self.final = max(1, self.lcc[self.m])
         self.end = self._end()
 
     def _initial_snapshot(self) -> None:
@@ -506,7 +508,7 @@ class _OrderAnnealer:
         self.snaps[m] = (parent, uf.size)
 
     def _end(self) -> int:
-        return next(q for q in range(self.m + 1) if self.lcc[q] == self.final)
+        return next(q for q in range(self.m + 1) if self.lcc[q] <= self.final)
 
     def _checkpoint(self, q: int) -> int:
         return min(-(-q // self.stride) * self.stride, self.m)
@@ -615,7 +617,7 @@ class _OrderAnnealer:
     def _commit(self, a: int, b: int) -> None:
         self._replay(self._checkpoint(b + 1), a + 1, None)
         if self.end > a:
-            first = next((q for q in range(a + 1, b + 1) if self.lcc[q] == self.final), None)
+            first = next((q for q in range(a + 1, b + 1) if self.lcc[q] <= self.final), None)
             if first is not None:
                 self.end = first
             elif self.end <= b:
@@ -704,6 +706,7 @@ class _OrderAnnealer:
     _SHUFFLE_EVERY = 500
     _PILOT = 100
     _REACH = 0.05
+    _REACH_MAX = 32.0
 
     def run(self, iterations: int, seed: int = 0) -> list[int]:
         """Anneal for ``iterations`` proposals and return the best removal list found.
@@ -716,7 +719,7 @@ class _OrderAnnealer:
         above = sum(1 for x in self.lcc if x > self.target)
         area = sum(self.lcc[1:])
         best_score, best = (above, area), self.order[: self.end]
-        reach = max(2.0, self.end * self._REACH)
+        reach = min(self._REACH_MAX, max(2.0, self.end * self._REACH))
         rises = []
         for _ in range(self._PILOT):
             move = self._propose(rng, reach) if self.end else None
@@ -775,7 +778,7 @@ _CI_WORK = 2_000_000
 """The default tries collective influence only when ``sum of degree^2`` is at most this."""
 _ANNEAL_PER_VERTEX = 40
 _ANNEAL_MIN, _ANNEAL_MAX = 20_000, 40_000
-_WINDOW, _SWEEPS = 64, 20
+_WINDOW, _SWEEPS, _DESCENT_PROBES = 64, 20, 50_000
 _RESTART_VERTICES, _RESTARTS_MAX = 1000, 4
 
 
@@ -840,12 +843,13 @@ def _default(net: _Net, target: int) -> list[int]:
     removable = sum(net.removable)
     budget = min(_ANNEAL_MAX, max(_ANNEAL_MIN, _ANNEAL_PER_VERTEX * removable))
     restarts = min(_RESTARTS_MAX, max(1, _RESTART_VERTICES // max(1, removable)))
+    sweeps = min(_SWEEPS, max(1, _DESCENT_PROBES // max(1, 2 * len(candidates[by_target]))))
     best, best_score = candidates[by_target], scores[by_target]
     for s, name in enumerate(starts):
-        polished = _OrderAnnealer(net, candidates[name], target).descend(_WINDOW, _SWEEPS)
+        polished = _OrderAnnealer(net, candidates[name], target).descend(_WINDOW, sweeps)
         for r in range(restarts):
             refined = _OrderAnnealer(net, polished, target).run(budget, seed=100 * s + r)
-            refined = _OrderAnnealer(net, refined, target).descend(_WINDOW, _SWEEPS)
+            refined = _OrderAnnealer(net, refined, target).descend(_WINDOW, sweeps)
             score = _score(net, refined, target)
             logger.debug("refined from %s (run %d): %s -> %s", name, r, scores[name], score)
             if score < best_score:

@@ -159,8 +159,8 @@ def harm_links(record_nominals: DataFrame, harm_roles: Sequence[str]) -> DataFra
     _require(record_nominals, "record_nominals", (c.SOURCE, c.RECORD_ID, c.NOMINAL_ID, c.ROLE))
     return (
         record_nominals.where((F.col(c.SOURCE) == c.CRIMES) & F.col(c.ROLE).isin(*harm_roles))
-        .select(c.NOMINAL_ID, c.SOURCE, c.RECORD_ID)
         .dropDuplicates([c.NOMINAL_ID, c.SOURCE, c.RECORD_ID])
+        .select(c.NOMINAL_ID, c.SOURCE, c.RECORD_ID)
     )
 
 

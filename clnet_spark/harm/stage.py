@@ -31,9 +31,9 @@ from clnet_spark.run import RunContext
 
 log = logging.getLogger(__name__)
 
-HARM_CRIMES: Final = "harm_crimes"
-NOMINAL_HARM: Final = "nominal_harm"
-GROUP_HARM: Final = "group_harm"
+HARM_CRIMES: Final = Tables.HARM_CRIMES
+NOMINAL_HARM: Final = Tables.NOMINAL_HARM
+GROUP_HARM: Final = Tables.GROUP_HARM
 """Delta table names written by this stage (to join :class:`clnet_spark.columns.Tables`)."""
 
 UNMAPPED_LISTED: Final = 100
@@ -43,10 +43,7 @@ _UNMAPPED_FIELDS: Final = (scoring.CODE, scoring.N_CRIMES, scoring.CCHI_MAPPED, 
 
 
 def _harm_config(ctx: RunContext) -> HarmConfig:
-    # NOTE: `harm` is not yet a section of ClnetConfig (the lead wires it); the defaults apply
-    # until then.
-    section = getattr(ctx.config, "harm", None)
-    return section if isinstance(section, HarmConfig) else HarmConfig()
+    return ctx.config.harm
 
 
 def _describe(table: HarmTable) -> str:

@@ -36,16 +36,15 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.types import DecimalType, StringType, StructField, StructType
 
+from clnet_spark.config import HarmConfig, Layout
 from clnet_spark.errors import ClnetError
 from clnet_spark.harm.codes import expand_code_list, normalise_code
 
 log = logging.getLogger(__name__)
 
-Layout = Literal["auto", "simple", "cchi_2020", "ons_css"]
 Index = Literal["cchi", "ons"]
 
 CODE_NORMALISED: Final = "code_normalised"
@@ -62,27 +61,6 @@ _NUMBER: Final = re.compile(r"^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")
 
 class HarmTableError(ClnetError):
     """A harm table file is missing, has the wrong columns or a value that is not a number."""
-
-
-class HarmConfig(BaseModel):
-    """The ``harm:`` section of ``conf/clnet.yaml`` (see ``docs/harm.md``).
-
-    Table paths are relative to the directory of the configuration file.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    cchi_table: Path = Path("harm/demo_cchi.csv")
-    cchi_layout: Layout = "auto"
-    ons_table: Path = Path("harm/demo_ons_css.csv")
-    ons_layout: Layout = "auto"
-    harm_roles: tuple[str, ...] = ("suspect", "offender", "charged")
-    recent_years: int = Field(3, ge=1, le=100)
-
-    @field_validator("harm_roles")
-    @classmethod
-    def _lower(cls, values: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(v.strip().lower() for v in values)
 
 
 @dataclass(frozen=True)

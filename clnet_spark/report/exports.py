@@ -27,6 +27,9 @@ EXPORTED = (
     Tables.CL_EDGES,
     Tables.CL_GROUPS,
     Tables.SOC_OVERLAP,
+    Tables.HARM_CRIMES,
+    Tables.NOMINAL_HARM,
+    Tables.GROUP_HARM,
 )
 
 

@@ -113,6 +113,19 @@ def render_summary(ctx: RunContext, exports: dict[str, object] | None = None) ->
         ]
     if "groups" in by_stage:
         parts.append(counts_table(by_stage["groups"]))
+    if "harm" in by_stage:
+        unmapped_key = next(
+            (k for k in by_stage["harm"].counts if k.startswith("unmapped offence codes")), ""
+        )
+        parts.append(counts_table(by_stage["harm"], skip=(unmapped_key,)))
+        unmapped = by_stage["harm"].counts.get(unmapped_key) or []
+        if unmapped:
+            table = Table(title="Offence codes with no harm value (counted, never zero)")
+            for column in ("code", "crimes", "CCHI mapped", "ONS mapped"):
+                table.add_column(column)
+            for row in unmapped[:20]:
+                table.add_row(*(str(v) for v in (row.values() if isinstance(row, dict) else row)))
+            parts.append(table)
     if exports:
         parts.append(f"CSV exports: {len(exports)} files under {ctx.warehouse / 'exports'}")
     return Group(*parts)

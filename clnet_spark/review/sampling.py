@@ -117,7 +117,9 @@ def sample_records(frame: DataFrame, n: int, seed: int) -> DataFrame:
         F.col(c.RECORD_ID).asc_nulls_last(),
     )
     chosen = frame.withColumn("_draw", draw).orderBy(*order).limit(size)
-    ranked = chosen.withColumn(SAMPLE_RANK, F.row_number().over(Window.orderBy(*order)))
+    # One window over the n chosen rows only: a single partition is what is wanted here.
+    by_draw = Window.orderBy(*order).rowsBetween(Window.unboundedPreceding, Window.currentRow)
+    ranked = chosen.withColumn(SAMPLE_RANK, F.row_number().over(by_draw))
     return ranked.select(*frame.columns, SAMPLE_RANK).orderBy(SAMPLE_RANK)
 
 

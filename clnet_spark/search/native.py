@@ -22,13 +22,15 @@ which Java tests much faster than a lookbehind at every position; per term,
 :func:`~clnet_spark.search.catalogue.phrase_pattern` starts with a literal for the same
 reason (``docs/search.md``, "Performance").
 
-Offsets count Unicode code points, as METHOD section 2 requires, while Java regexes index
-UTF-16 units. Before matching, every supplementary code point (outside the BMP: emoji, some
-letters and digits) is replaced by one BMP character of the same word class: a letter or digit
-by U+A6A0 (a letter no term may contain), anything else by U+FFFD. After that UTF-16 index and
-code-point index agree, and word boundaries next to supplementary letters are exact (Java's
-lookbehind would otherwise see half a surrogate pair). Texts whose UTF-8 length equals their
-character count are pure ASCII and skip the replacement.
+Offsets count Unicode code points (METHOD section 2). Java regexes work on UTF-16, where a
+supplementary code point (outside the BMP: emoji, some letters and digits) is two units: a
+lookbehind then sees half a surrogate pair and takes a supplementary letter before a term for
+a non-word character. So before matching, every supplementary code point is replaced by one
+BMP character of the same word class: a letter or digit by U+A6A0 (a letter no term may
+contain), anything else by U+FFFD. Word boundaries are then exact, and UTF-16 and code-point
+positions agree (Spark 4.1's ``regexp_instr`` already reports code points; the replacement
+keeps the offsets right whichever way positions are counted). Texts whose UTF-8 length equals
+their character count are pure ASCII and skip the replacement.
 """
 
 from __future__ import annotations

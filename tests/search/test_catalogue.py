@@ -1,7 +1,8 @@
 """The search catalogue: the default file, validation errors, the hash, the regex safety rule.
 
-No Spark here: the catalogue is validated before any data is read. That the patterns compile
-and behave in Java is tested with the engine (``test_native.py``).
+The catalogue is validated before any data is read, without Spark; Spark is used only to
+check that what the rule accepts is valid Java. How the patterns match is tested with the
+engine (``test_native.py``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import Any
 
 import pytest
 import yaml
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 
 from clnet_spark.errors import CatalogueError
 from clnet_spark.search.catalogue import (
@@ -171,7 +174,8 @@ def test_hash_ignores_the_order_of_groups_and_terms_and_how_a_weight_is_written(
         (["COUNTY LINE"], r"group #1: expected a mapping, got str"),
         (
             [{"name": "X", "weigth": 0.1, "terms": ["a"]}],
-            r"group #1: expected keys \['name', 'terms', 'weight'\], got \['name', 'terms', 'weigth'\]",
+            r"group #1: expected keys \['name', 'terms', 'weight'\], "
+            r"got \['name', 'terms', 'weigth'\]",
         ),
         ([{"name": " ", "weight": 0.1, "terms": ["a"]}], "group #1: the group name must be"),
         (with_change([1, "terms"], []), "group 'COCAINE': the group is empty"),
@@ -399,3 +403,11 @@ def test_unsupported_syntax_is_rejected(pattern: str, reason: str) -> None:
 @pytest.mark.parametrize("pattern", ORDINARY)
 def test_ordinary_pattern_passes(pattern: str) -> None:
     check_regex(pattern)
+
+
+def test_ordinary_patterns_and_default_phrases_compile_in_java(spark: SparkSession) -> None:
+    patterns = ORDINARY + [term.pattern for term in load_catalogue(DEFAULT_CATALOGUE).terms]
+
+    row = spark.range(1).select(*(F.lit("x").rlike(p) for p in patterns)).first()
+
+    assert row is not None and len(row) == len(patterns)
