@@ -5,8 +5,8 @@ vocabulary; about 12% carry one or two catalogue terms (some with separators, ca
 plurals), 1% hold non-ASCII letters and 0.3% an emoji or a supplementary letter. The corpus
 is cached, then each variant is run ``--repeat`` times after a warm-up run, the variants
 interleaved (writing to Spark's ``noop`` sink, so every output column is computed). The best
-wall time and the best CPU time of the JVM are reported; the CPU figure does not depend on
-other processes sharing the machine:
+wall time and the best CPU time of the JVM are reported; the CPU figure depends less on
+other processes sharing the machine (though contention inflates it too):
 
 - ``scan``: reading the cached texts only (the floor);
 - ``prefilter``: the combined-pattern ``rlike`` alone;

@@ -452,35 +452,39 @@ def _reinsert(net: _Net, alive: list[bool], removed: Sequence[int], threshold: i
 
 
 # --------------------------------------------------------------------------------------------
-# Refinement of a removal order by simulated annealing
+# Refinement of a removal order: local search and simulated annealing
 # --------------------------------------------------------------------------------------------
 
 _SNAPSHOT_CELLS = 8_000_000
-"""Memory bound of the annealer's union-find snapshots (list entries, 8 bytes each)."""
+"""Memory bound of the order search's union-find snapshots (list entries, 8 bytes each)."""
 
 
-class _OrderAnnealer:
-    """Simulated annealing (Kirkpatrick, Gelatt & Vecchi 1983) over a full removal order.
+class _OrderSearch:
+    """Improve a removal order by local search and by simulated annealing.
 
-    The state is a permutation of every removable vertex; its tail past the point where the
-    largest component stops shrinking can be reordered freely, so moving a tail vertex forward
-    changes the *set* removed, not only the order. The energy of an order is
-    ``sum_q lcc(q) + n * #{q : lcc(q) > target}``: the area under the largest-component curve
-    (n times the robustness R) plus a penalty of ``n`` per removal still above the target, so
-    the number of removals to the target dominates. The best order seen is kept and compared
-    lexicographically (removals to target, then area).
+    The order is a permutation of every removable vertex. State ``q`` is the graph after the
+    first ``q`` removals, and ``lcc[q]`` its largest component. Past ``end`` -- the first
+    state where every component is a single vertex, or as small as protected vertices allow
+    -- the order can be shuffled freely, so moving a vertex from there forward changes the
+    *set* removed, not only the order.
 
-    A move permutes a window ``P[a..b]`` (swap its ends, or rotate it by one); only the states
-    ``a+1..b`` change. Union-find snapshots of the states (every ``stride``-th state, within
-    ``_SNAPSHOT_CELLS``) let a move be evaluated by replaying the window alone.
+    Orders are compared lexicographically by (states above the target, area), where the area
+    ``sum_q lcc[q]`` is ``n**2`` times the robustness R up to a constant; the first number is
+    the count of removals to the target. Any move permutes a window ``order[a..b]`` and changes
+    only the states ``a+1..b``. Union-find snapshots of the states (every ``stride``-th one,
+    within ``_SNAPSHOT_CELLS``) let a move be evaluated by replaying the window alone.
     """
+
+    _TAIL_REACH = 16.0
+    _SHUFFLE_EVERY = 500
+    _PILOT = 100
+    _REACH = 0.05
+    _REACH_MAX = 32.0
 
     def __init__(self, net: _Net, order: Sequence[int], target: int) -> None:
         self.net, self.target = net, target
         chosen = set(order)
-        self.order = list(order) + [
-            v for v in range(net.n) if net.removable[v] and v not in chosen
-        ]
+        self.order = list(order) + [v for v in range(net.n) if net.removable[v] and v not in chosen]
         self.m = len(self.order)
         self.pos = [self.m + 1] * net.n
         for i, v in enumerate(self.order):
@@ -654,7 +658,7 @@ class _OrderAnnealer:
         hi = min(self.m - 1, i + window)
         if hi <= i:
             return None
-        v, adj, pos = self.order[i], self.net.adj[self.order[i]], self.pos
+        adj, pos = self.net.adj[self.order[i]], self.pos
         joined: dict[int, int] = {}
         for q, lcc, parent, size in self._states(self._checkpoint(hi + 1), i + 2):
             if q <= hi + 1:
@@ -702,18 +706,16 @@ class _OrderAnnealer:
                 break
         return self.order[: self.end]
 
-    _TAIL_REACH = 16.0
-    _SHUFFLE_EVERY = 500
-    _PILOT = 100
-    _REACH = 0.05
-    _REACH_MAX = 32.0
+    def anneal(self, iterations: int, seed: int = 0) -> list[int]:
+        """Simulated annealing (Kirkpatrick, Gelatt & Vecchi 1983); returns the best list seen.
 
-    def run(self, iterations: int, seed: int = 0) -> list[int]:
-        """Anneal for ``iterations`` proposals and return the best removal list found.
-
-        The starting temperature is the mean energy rise of ``_PILOT`` trial moves (evaluated,
-        not applied); it falls geometrically to 0.3, where only improvements and rare
-        one-person regressions pass.
+        A proposal picks a position ``i`` and another ``j`` at a distance drawn from an
+        exponential law (mean ``_REACH`` of the list, at most ``_REACH_MAX``), and swaps them or
+        rotates the window between them by one; a ``j`` past ``end`` brings a tail vertex in.
+        The energy is ``area + n * (states above the target)``, so a move that costs a removal
+        to the target is almost never taken. The starting temperature is the median energy
+        rise of ``_PILOT`` trial proposals (evaluated, not applied); it falls geometrically to
+        0.3 person-steps. ``seed`` fixes every random choice.
         """
         rng = random.Random(seed)
         above = sum(1 for x in self.lcc if x > self.target)
@@ -820,7 +822,7 @@ def _default(net: _Net, target: int) -> list[int]:
        adaptive betweenness, each followed by reinsertion; plain adaptive betweenness too,
        whose order is often the best at every step on small networks.
     2. The best candidate by (removals to target, area) and the best by area alone are each
-       refined by :class:`_OrderAnnealer`, with the iteration budget split between them.
+       refined by :class:`_OrderSearch`, with the iteration budget split between them.
     3. The best result by (removals to target, area) is returned.
 
     Deterministic: every random choice comes from a generator seeded with a constant.
@@ -846,10 +848,10 @@ def _default(net: _Net, target: int) -> list[int]:
     sweeps = min(_SWEEPS, max(1, _DESCENT_PROBES // max(1, 2 * len(candidates[by_target]))))
     best, best_score = candidates[by_target], scores[by_target]
     for s, name in enumerate(starts):
-        polished = _OrderAnnealer(net, candidates[name], target).descend(_WINDOW, sweeps)
+        polished = _OrderSearch(net, candidates[name], target).descend(_WINDOW, sweeps)
         for r in range(restarts):
-            refined = _OrderAnnealer(net, polished, target).run(budget, seed=100 * s + r)
-            refined = _OrderAnnealer(net, refined, target).descend(_WINDOW, sweeps)
+            refined = _OrderSearch(net, polished, target).anneal(budget, seed=100 * s + r)
+            refined = _OrderSearch(net, refined, target).descend(_WINDOW, sweeps)
             score = _score(net, refined, target)
             logger.debug("refined from %s (run %d): %s -> %s", name, r, scores[name], score)
             if score < best_score:

@@ -1,130 +1,193 @@
-"""Walktrap groups of the pruned network, with peripheral and unlinked nominals marked.
+"""Walktrap groups of the kept network (METHOD section 4).
 
-Pons, P. and Latapy, M. (2005). Computing communities in large networks using random walks.
-*Computer and Information Sciences - ISCIS 2005*, LNCS 3733, 284-293 (journal version:
-J. Graph Algorithms Appl. 10(2), 2006). igraph's implementation is used; the dendrogram is cut
-where modularity is highest.
+Driver-side: the Spark stage collects the grouping graph (the kept nominals, and the kept edges
+less those supported only by an adversarial relationship) and calls :func:`find_groups`.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Sequence
+from typing import Final
 
 import igraph as ig
+import numpy as np
 import pandas as pd
 
 from clnet_spark.columns import DST, NOMINAL_ID, SRC, WEIGHT
 from clnet_spark.errors import ClnetError
 
-log = logging.getLogger(__name__)
+logger = logging.getLogger(__name__)
 
-MAIN, PERIPHERAL, UNLINKED = "main", "peripheral", "unlinked"
-GROUP_COLUMNS = (NOMINAL_ID, "group_key", "component", "kind")
+GROUP_KEY: Final = "group_key"
+COMPONENT: Final = "component"
+KIND: Final = "kind"
+GROUP_COLUMNS: Final = (NOMINAL_ID, GROUP_KEY, COMPONENT, KIND)
+
+MAIN: Final = "main"
+"""A group inside the largest connected component (or inside a smaller one it splits)."""
+PERIPHERAL: Final = "peripheral"
+"""A group that is a whole connected component other than the largest."""
+UNLINKED: Final = "unlinked"
+"""A kept nominal with no edge in the grouping graph: no group."""
+KINDS: Final = (MAIN, PERIPHERAL, UNLINKED)
 
 
 class GraphInputError(ClnetError):
-    """The vertices or edges given to a graph algorithm are inconsistent."""
+    """The vertices or edges given to :func:`find_groups` break its input contract."""
 
 
-def _validate(vertices: Sequence[str], edges: pd.DataFrame) -> None:
-    missing = [col for col in (SRC, DST, WEIGHT) if col not in edges.columns]
+def _rows(mask: pd.Series) -> str:
+    """'N row(s) (first at row i)' for a boolean mask over an edge table, values left out."""
+    hits = [i for i, bad in enumerate(mask.tolist()) if bad]
+    return f"{len(hits)} row(s) (first at row {hits[0]})"
+
+
+def _validated_edges(vertices: Sequence[str], edges: pd.DataFrame) -> list[str]:
+    """Check the input contract; return the vertices sorted as text."""
+    if not all(isinstance(v, str) for v in vertices):
+        raise GraphInputError("vertices: expected nominal ids as str")
+    ordered = sorted(vertices)
+    if any(a == b for a, b in zip(ordered, ordered[1:], strict=False)):
+        raise GraphInputError("vertices: nominal ids are not unique")
+    missing = [c for c in (SRC, DST, WEIGHT) if c not in edges.columns]
     if missing:
         raise GraphInputError(
-            f"edges: missing columns {missing}; columns present: {sorted(edges.columns)}"
+            f"edges: missing column(s) {missing}; expected {SRC}, {DST}, {WEIGHT}; "
+            f"columns present: {list(edges.columns)}"
         )
-    if len(set(vertices)) != len(vertices):
-        raise GraphInputError("vertices: ids must be unique")
-    known = set(vertices)
-    unknown = sorted((set(edges[SRC]) | set(edges[DST])) - known)
-    if unknown:
-        raise GraphInputError(f"edges: {len(unknown)} end(s) are not among the vertices")
-    if (edges[SRC] == edges[DST]).any():
-        raise GraphInputError("edges: self-loops are not allowed")
-    if not (edges[SRC] < edges[DST]).all():
-        raise GraphInputError("edges: each undirected pair must be given once with src < dst")
-    if edges.duplicated([SRC, DST]).any():
-        raise GraphInputError("edges: a (src, dst) pair appears more than once")
-    if not (edges[WEIGHT] > 0).all():
-        raise GraphInputError("edges: weights must be positive tie strengths")
+    nulls = edges[[SRC, DST, WEIGHT]].isna().any(axis=1)
+    if nulls.any():
+        raise GraphInputError(f"edges: null {SRC}, {DST} or {WEIGHT} in {_rows(nulls)}")
+    known = set(ordered)
+    unknown = ~(edges[SRC].isin(known) & edges[DST].isin(known))
+    if unknown.any():
+        raise GraphInputError(f"edges: endpoint not among vertices in {_rows(unknown)}")
+    loops = edges[SRC] == edges[DST]
+    if loops.any():
+        raise GraphInputError(f"edges: self loop in {_rows(loops)}")
+    weights = pd.to_numeric(edges[WEIGHT], errors="coerce").astype("float64")
+    bad = ~(np.isfinite(weights) & (weights > 0))
+    if bad.any():
+        raise GraphInputError(f"edges: {WEIGHT} not a finite number > 0 in {_rows(bad)}")
+    low = edges[[SRC, DST]].min(axis=1)
+    high = edges[[SRC, DST]].max(axis=1)
+    repeated = pd.DataFrame({"a": low, "b": high}).duplicated(keep="first")
+    if repeated.any():
+        raise GraphInputError(
+            f"edges: undirected pair given more than once (in either direction) in "
+            f"{_rows(repeated)}; give each pair once, its weights already combined"
+        )
+    return ordered
+
+
+def _members(labels: Sequence[int]) -> dict[int, list[int]]:
+    """Label -> its vertices in increasing order."""
+    out: dict[int, list[int]] = {}
+    for v, label in enumerate(labels):
+        out.setdefault(label, []).append(v)
+    return out
 
 
 def find_groups(vertices: Sequence[str], edges: pd.DataFrame, steps: int = 4) -> pd.DataFrame:
-    """Walktrap groups of a weighted undirected graph.
+    """Group the kept network by Walktrap, cut at maximum modularity.
+
+    Pons & Latapy, "Computing communities in large networks using random walks", Journal of
+    Graph Algorithms and Applications 10(2):191-218 (2006); via igraph's
+    ``community_walktrap``. The whole graph is clustered at once, not component by component;
+    the dendrogram is cut where modularity (weighted) is highest, ties going to fewer groups.
 
     Parameters
     ----------
-    vertices
-        Every nominal id of the graph (isolated ones included).
-    edges
-        Columns src, dst, weight: each undirected pair once with ``src < dst``, weight > 0.
-    steps
-        Length of the random walks.
+    vertices : sequence of str
+        Every kept nominal id (unique), linked or not.
+    edges : pandas.DataFrame
+        The grouping graph, one row per undirected pair: ``src``, ``dst`` (nominal ids among
+        ``vertices``; direction is ignored) and ``weight`` (tie strength, any finite number
+        > 0; the network stage's weights are in (0, 1]). Each pair appears once -- a pair given
+        twice, in either direction, is an error rather than summed, since the network stage
+        has already combined its support and capped it at 1.
+    steps : int
+        Length of the random walks (METHOD default 4).
 
     Returns
     -------
     pandas.DataFrame
-        One row per vertex: nominal_id, group_key (the group's smallest member id; null for
-        unlinked vertices), component (the smallest member id of its connected component),
-        kind (``main``: a group in the largest component; ``peripheral``: a group that is a
-        whole smaller component; ``unlinked``: no edge). Rows are sorted by nominal_id.
+        One row per vertex, sorted by ``nominal_id``: ``nominal_id``; ``group_key`` (the
+        group's smallest member id as text, a provisional key for
+        :func:`~clnet_spark.groups.stable_ids.assign_stable_ids`; null when unlinked);
+        ``component`` (the smallest member id of its connected component; null when
+        unlinked); ``kind``: ``peripheral`` (a group that is a whole connected component
+        other than the largest -- most vertices, ties to the smallest member id), ``unlinked``
+        (no edge) or ``main`` (every other group: those of the largest component, and those of
+        a smaller component that Walktrap splits, which METHOD does not call peripheral).
 
     Raises
     ------
     GraphInputError
-        Inconsistent input (unknown ends, self-loops, repeated pairs, non-positive weights).
+        For non-str or repeated vertex ids, missing edge columns, nulls, an endpoint not among
+        the vertices, a self loop, a weight that is not a finite number > 0, or a repeated
+        pair. Messages give row positions, never nominal ids.
 
     Notes
     -----
-    Vertices are sorted by id before the graph is built, and edges by (src, dst), so the
-    result does not depend on input order. The walk runs on the whole graph at once, not per
-    component. The largest component is the one with most vertices, ties broken by the
-    smallest member id. The groups of a smaller component that Walktrap splits in several are
-    not whole components, so METHOD does not call them peripheral: they are marked ``main``.
+    Deterministic and independent of input order: the vertices are sorted as text and the
+    edges by their sorted endpoints before the igraph graph is built, so the vertex and
+    adjacency orders igraph's tie-breaking sees are fixed. On a disconnected graph igraph's
+    dendrogram stops with one tree per component (fewer than n - 1 merges) and its cut at
+    maximum modularity is still a full partition; this is checked.
     """
-    _validate(vertices, edges)
-    order = sorted(vertices)
-    linked_ids = sorted(set(edges[SRC]) | set(edges[DST]))
-    result = pd.DataFrame(
-        {NOMINAL_ID: order, "group_key": None, "component": None, "kind": UNLINKED}
+    if not isinstance(steps, int) or steps < 1:
+        raise GraphInputError(f"steps: expected an int >= 1, got {steps!r}")
+    ordered = _validated_edges(vertices, edges)
+    index = {v: i for i, v in enumerate(ordered)}
+    pairs = sorted(
+        (min(index[a], index[b]), max(index[a], index[b]), float(w))
+        for a, b, w in zip(edges[SRC], edges[DST], edges[WEIGHT], strict=True)
     )
-    if not linked_ids:
-        return result.loc[:, list(GROUP_COLUMNS)]
-    sub_index = {v: i for i, v in enumerate(linked_ids)}
-    ordered = edges.sort_values([SRC, DST], kind="mergesort")
-    graph = ig.Graph(
-        n=len(linked_ids),
-        edges=list(zip(ordered[SRC].map(sub_index), ordered[DST].map(sub_index), strict=True)),
-    )
-    graph.es[WEIGHT] = ordered[WEIGHT].astype(float).tolist()
-    membership = graph.community_walktrap(weights=WEIGHT, steps=steps).as_clustering().membership
+    graph = ig.Graph(n=len(ordered), edges=[(a, b) for a, b, _ in pairs], directed=False)
+    weights = [w for _, _, w in pairs]
+    if pairs:
+        clustering = graph.community_walktrap(weights=weights, steps=steps).as_clustering()
+        membership = clustering.membership
+        modularity = clustering.modularity
+    else:
+        membership, modularity = list(range(len(ordered))), math.nan
     components = graph.connected_components().membership
+    if len(membership) != len(ordered):
+        raise RuntimeError("igraph walktrap returned a partial membership")
 
-    frame = pd.DataFrame(
-        {NOMINAL_ID: linked_ids, "_community": membership, "_component": components}
+    groups = _members(membership)
+    comps = _members(components)
+    # Vertices are numbered in id order, so a member list's first entry is its smallest id.
+    largest = min(
+        (c for c, vs in comps.items() if len(vs) > 1),
+        key=lambda c: (-len(comps[c]), comps[c][0]),
+        default=None,
     )
-    group_key = frame.groupby("_community")[NOMINAL_ID].transform("min")
-    component_key = frame.groupby("_component")[NOMINAL_ID].transform("min")
-    component_size = frame.groupby("_component")[NOMINAL_ID].transform("size")
-    frame = frame.assign(group_key=group_key, component=component_key, _size=component_size)
-    largest = frame.sort_values(["_size", "component"], ascending=[False, True]).iloc[0]
-    groups_per_component = frame.groupby("component")["group_key"].transform("nunique")
-    whole_component = groups_per_component == 1
-    is_largest = frame["component"] == largest["component"]
-    frame["kind"] = MAIN
-    frame.loc[whole_component & ~is_largest, "kind"] = PERIPHERAL
-
-    linked = frame.set_index(NOMINAL_ID)
-    rows = result.set_index(NOMINAL_ID)
-    rows.loc[linked.index, ["group_key", "component", "kind"]] = linked[
-        ["group_key", "component", "kind"]
-    ]
-    log.info(
-        "walktrap: %d vertices, %d edges, %d groups (%d peripheral), %d unlinked",
-        len(order),
+    degree = graph.degree()
+    rows = []
+    kinds: dict[str, int] = {}
+    for group in groups.values():
+        comp = components[group[0]]
+        if any(components[v] != comp for v in group):
+            raise RuntimeError("igraph walktrap returned a group spanning two components")
+        if degree[group[0]] == 0:
+            kind, key, comp_key = UNLINKED, None, None
+        else:
+            whole = comp != largest and len(group) == len(comps[comp])
+            kind = PERIPHERAL if whole else MAIN
+            key, comp_key = ordered[group[0]], ordered[comps[comp][0]]
+        kinds[kind] = kinds.get(kind, 0) + 1
+        rows.extend((ordered[v], key, comp_key, kind) for v in group)
+    rows.sort(key=lambda row: row[0])
+    logger.info(
+        "walktrap (steps %d) on %d vertices, %d edges: modularity %.4f, groups by kind %s",
+        steps,
         len(ordered),
-        frame["group_key"].nunique(),
-        frame.loc[frame["kind"] == PERIPHERAL, "group_key"].nunique(),
-        len(order) - len(linked_ids),
+        len(pairs),
+        modularity,
+        dict(sorted(kinds.items())),
     )
-    return rows.reset_index().loc[:, list(GROUP_COLUMNS)]
+    return pd.DataFrame(rows, columns=list(GROUP_COLUMNS), dtype="object")

@@ -19,6 +19,7 @@ import json
 import logging
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -355,7 +356,10 @@ MAX_COUNT: Final = 1000
 
 _BASE_PROBES: Final = frozenset(
     [chr(code) for code in range(0x300)]
-    + list("ΑαЖж中ا٣Ⅻ\u0301\u0903\u20dd\u2010\u2018\u2019\u20ac\u2200\u2600\ufffd\u200b\ue000")
+    # one of each category beyond Latin: Lu Ll (Greek, Cyrillic), Lo (CJK, Arabic), Nd, Nl, Mn,
+    # Mc, Me, Pd, Pi, Pf, Sc, Sm, So (twice), Cf, Co
+    + list("\u0391\u03b1\u0416\u0436\u4e2d\u0627\u0663\u216b\u0301\u0903\u20dd\u2010")
+    + list("\u2018\u2019\u20ac\u2200\u2600\ufffd\u200b\ue000")
     + [STAND_IN_LETTER]
     + list(TERM_SPACES)
 )
@@ -395,7 +399,7 @@ _CONTROL_ESCAPES: Final = {"t": "\t", "n": "\n", "r": "\r", "f": "\f", "a": "\a"
 class _Chars:
     """One character from a set, given as a membership test."""
 
-    test: Any
+    test: Callable[[str], bool]
 
 
 @dataclass(frozen=True)
@@ -449,7 +453,7 @@ def check_regex(pattern: str) -> None:
     Raises
     ------
     CatalogueError
-        The reason, with the position in the pattern where it applies.
+        The reason (with the position in the pattern, for a syntax problem).
     """
     parser = _RegexParser(pattern)
     tree = parser.parse()
@@ -596,7 +600,7 @@ class _RegexParser:
         self.pos += 1
         negate = self.peek() == "^"
         self.pos += negate
-        tests: list[Any] = []
+        tests: list[Callable[[str], bool]] = []
         while self.peek() != "]" or not tests:
             char = self.peek()
             if char == "":
@@ -609,20 +613,16 @@ class _RegexParser:
         self.pos += 1
         return _Chars(lambda x: any(test(x) for test in tests) != negate)
 
-    def class_item(self) -> Any:
-        start = self.peek()
-        self.pos += 1
-        first = self.escape(in_class=True) if start == "\\" else start
+    def class_item(self) -> Callable[[str], bool]:
+        first = self.class_atom()
         if self.peek() != "-" or self.peek(1) in ("]", ""):
             return first.test if isinstance(first, _Chars) else self.literal(first).test
         if isinstance(first, _Chars):
             raise self.fail("'-' after a class escape must be escaped as '\\-'")
         self.pos += 1
-        end = self.peek()
-        self.pos += 1
-        last = self.escape(in_class=True) if end == "\\" else end
+        last = self.class_atom()
         if isinstance(last, _Chars) or ord(last) < ord(first):
-            raise self.fail(f"bad range {first!r}-{end!r}")
+            raise self.fail(f"bad range starting with {first!r}")
         step = max(1, (ord(last) - ord(first)) // 2048)
         self.probes.update(map(chr, range(ord(first), ord(last) + 1, step)))
         self.probes.add(last)
@@ -631,7 +631,16 @@ class _RegexParser:
             return lambda x: low <= x <= high
         return lambda x: low <= x <= high or (x.isascii() and low <= x.swapcase() <= high)
 
-    def escape(self, in_class: bool) -> Any:
+    def class_atom(self) -> _Chars | str:
+        """One character of a class, or a class escape such as ``\\d``."""
+        char = self.peek()
+        self.pos += 1
+        atom = self.escape(in_class=True) if char == "\\" else char
+        if isinstance(atom, _Anchor):
+            raise self.fail("an anchor cannot be inside a class")
+        return atom
+
+    def escape(self, in_class: bool) -> _Chars | _Anchor | str:
         """After a backslash: a :class:`_Chars` or :class:`_Anchor`, or one literal char."""
         char = self.peek()
         self.pos += 1
@@ -661,7 +670,7 @@ class _RegexParser:
             return self.code_point(ord(char), in_class)
         raise self.fail(f"unsupported escape '\\{char}'")
 
-    def code_point(self, code: int, in_class: bool) -> Any:
+    def code_point(self, code: int, in_class: bool) -> _Chars | str:
         if code > 0xFFFF or 0xD800 <= code <= 0xDFFF:
             raise self.fail(
                 f"supplementary and surrogate characters are not supported (U+{code:X})"

@@ -1,0 +1,1 @@
+"""Analyses of the groups: dismantling (METHOD section 7)."""
