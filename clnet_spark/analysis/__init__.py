@@ -1,1 +1,1 @@
-"""Analyses of the groups: dismantling (METHOD section 7)."""
+"""Analyses of the kept network and its groups (METHOD section 7)."""

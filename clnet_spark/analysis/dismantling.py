@@ -776,10 +776,9 @@ METHODS: tuple[str, ...] = (
 
 _BETWEENNESS_WORK = 5_000_000
 """The default tries adaptive betweenness only when ``n * m`` is at most this."""
-_CI_WORK = 2_000_000
+_CI_WORK = 200_000
 """The default tries collective influence only when ``sum of degree^2`` is at most this."""
-_ANNEAL_PER_VERTEX = 40
-_ANNEAL_MIN, _ANNEAL_MAX = 20_000, 40_000
+_ANNEAL_PER_VERTEX, _ANNEAL_MAX = 400, 20_000
 _WINDOW, _SWEEPS, _DESCENT_PROBES = 64, 20, 50_000
 _RESTART_VERTICES, _RESTARTS_MAX = 1000, 4
 
@@ -843,7 +842,7 @@ def _default(net: _Net, target: int) -> list[int]:
     by_area = min(scores, key=lambda name: (scores[name][1], scores[name][0], name))
     starts = [by_target] if by_area == by_target else [by_target, by_area]
     removable = sum(net.removable)
-    budget = min(_ANNEAL_MAX, max(_ANNEAL_MIN, _ANNEAL_PER_VERTEX * removable))
+    budget = min(_ANNEAL_MAX, _ANNEAL_PER_VERTEX * removable)
     restarts = min(_RESTARTS_MAX, max(1, _RESTART_VERTICES // max(1, removable)))
     sweeps = min(_SWEEPS, max(1, _DESCENT_PROBES // max(1, 2 * len(candidates[by_target]))))
     best, best_score = candidates[by_target], scores[by_target]

@@ -95,7 +95,11 @@ def read_edge_file(path: Path | str) -> tuple[list[str], pd.DataFrame]:
         logger.info("%s: %d self loop(s) dropped", path, int(loops.sum()))
     summed = edges[~loops].groupby([SRC, DST], as_index=False, sort=True)[WEIGHT].sum()
     logger.info(
-        "%s: %d rows, %d vertices, %d undirected edges", path, len(frame), len(vertices), len(summed)
+        "%s: %d rows, %d vertices, %d undirected edges",
+        path,
+        len(frame),
+        len(vertices),
+        len(summed),
     )
     return vertices, summed
 
@@ -136,7 +140,7 @@ def groups_from_edge_file(
         key: frozenset(rows[NOMINAL_ID]) for key, rows in grouped.groupby(GROUP_KEY, sort=True)
     }
     ids = assign_stable_ids(members, {})
-    found.insert(1, "group_id", found[GROUP_KEY].map(ids))
+    found.insert(1, "group_id", [None if k is None else ids[k] for k in found[GROUP_KEY]])
     found = found.loc[:, [NOMINAL_ID, "group_id", *GROUP_COLUMNS[1:]]]
     found.to_csv(out_csv, index=False)
     logger.info("%d groups of %d vertices written to %s", len(ids), len(found), out_csv)

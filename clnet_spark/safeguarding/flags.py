@@ -175,7 +175,7 @@ class SafeguardingOverride(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     nominal_id: str = Field(min_length=1)
-    reason: str = ""
+    reason: str
 
     @field_validator("nominal_id")
     @classmethod
@@ -265,7 +265,8 @@ def age_on(birth: Column, day: Column) -> Column:
         (F.month(day) == F.month(birth)) & (F.dayofmonth(day) < F.dayofmonth(birth))
     )
     years = F.year(day) - F.year(birth) - F.when(before_birthday, 1).otherwise(0)
-    return F.greatest(years, F.lit(0)).cast("int")
+    # greatest() skips nulls: without the guard an unknown birth date would give age 0
+    return F.when(years.isNotNull(), F.greatest(years, F.lit(0))).cast("int")
 
 
 def _on_or_before(timestamp: Column, reference_date: dt.date) -> Column:

@@ -95,19 +95,22 @@ def run_safeguarding(
         matches = _read(spark, ctx, Tables.RECORD_MATCHES, c.SOURCE, c.RECORD_ID, c.MATCHED_GROUPS)
         episodes = io.read_table(spark, ctx.warehouse, Tables.MISSING_EPISODES)
 
-        meta = ctx.commit_metadata(STAGE)
-        flagged = sg.safeguarding_flags(
-            kept=kept,
-            nominals=nominals,
-            records=records,
-            record_nominals=record_nominals,
-            record_matches=matches,
-            missing_episodes=episodes,
-            reference_date=reference_date,
-            config=cfg,
-            force_areas=ctx.config.force_areas,
-            linking_roles=ctx.config.network.linking_roles,
+        # the pieces of sg.safeguarding_flags, checkpointed: each is read by several flags
+        people = sg.kept_people(kept, nominals, reference_date, cfg.child_age).checkpoint()
+        links = sg.kept_links(record_nominals, records, kept, reference_date).checkpoint()
+        missing = sg.missing_persons(
+            episodes, kept, ctx.config.force_areas, reference_date
+        ).checkpoint()
+        flagged = sg.combine_flags(
+            people,
+            sg.child_when_linked(people, links, ctx.config.network.linking_roles, cfg.child_age),
+            sg.cuckooed_records(links, matches, cfg.cuckoo_group),
+            sg.victim_offender_records(links),
+            sg.missing_summary(missing),
+            reference_date,
+            cfg,
         )
+        meta = ctx.commit_metadata(STAGE)
         report.tables[SAFEGUARDING_FLAGS] = io.write_table(
             flagged, ctx.warehouse, SAFEGUARDING_FLAGS, metadata=meta
         )
@@ -118,7 +121,6 @@ def run_safeguarding(
         report.tables[SAFEGUARDING_LIST] = io.write_table(
             listing, ctx.warehouse, SAFEGUARDING_LIST, metadata=meta
         )
-        missing = sg.missing_persons(episodes, kept, ctx.config.force_areas, reference_date)
         report.tables[MISSING_PERSONS] = io.write_table(
             missing.coalesce(1), ctx.warehouse, MISSING_PERSONS, metadata=meta
         )
