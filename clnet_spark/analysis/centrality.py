@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import logging
 import random
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -48,7 +49,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from clnet_spark.columns import DST, GROUP_ID, NOMINAL_ID, SRC, WEIGHT
+from clnet_spark.columns import ADVERSARIAL_ONLY, DST, GROUP_ID, NOMINAL_ID, SRC, WEIGHT
 from clnet_spark.groups.walktrap import GraphInputError
 
 log = logging.getLogger(__name__)
@@ -233,11 +234,54 @@ def eigenvector_by_component(graph: ig.Graph, weights: Sequence[float] | None) -
             continue
         members = sorted(members)
         part = graph.induced_subgraph(members)
-        scores = part.eigenvector_centrality(weights=WEIGHT if weights is not None else None)
+        with warnings.catch_warnings():
+            # igraph warns when some values are nearly zero, advising to split the graph into
+            # components: this is one component already; a vertex far from its core is
+            # genuinely near zero.
+            warnings.filterwarnings("ignore", "Some eigenvector centralities are nearly zero")
+            scores = part.eigenvector_centrality(weights=WEIGHT if weights is not None else None)
         top = max(scores)
         for vertex, score in zip(members, scores, strict=True):
             values[vertex] = round(score / top, _EIGENVECTOR_PLACES)
     return values
+
+
+def _graph(vertices: Sequence[str], edges: pd.DataFrame) -> ig.Graph:
+    """The graph on ``sorted(vertices)``, its edges in (smaller, larger) id order, with weights."""
+    order = sorted(vertices)
+    index = {v: i for i, v in enumerate(order)}
+    ends = pd.DataFrame(
+        {
+            "a": np.minimum(edges[SRC].map(index), edges[DST].map(index)),
+            "b": np.maximum(edges[SRC].map(index), edges[DST].map(index)),
+            WEIGHT: edges[WEIGHT].astype("float64"),
+        }
+    ).sort_values(["a", "b"], kind="mergesort")
+    graph = ig.Graph(n=len(order), edges=list(zip(ends["a"], ends["b"], strict=True)))
+    graph.vs[NOMINAL_ID] = order
+    graph.es[WEIGHT] = ends[WEIGHT].tolist()
+    return graph
+
+
+def _measures(graph: ig.Graph, cfg: CentralityConfig) -> pd.DataFrame:
+    strengths = graph.es[WEIGHT] if graph.ecount() else []
+    between = betweenness(
+        graph,
+        tie_lengths(strengths),
+        exact_limit=cfg.exact_limit,
+        pivots=cfg.pivots,
+        seed=cfg.seed,
+    )
+    return pd.DataFrame(
+        {
+            NOMINAL_ID: graph.vs[NOMINAL_ID] if graph.vcount() else [],
+            DEGREE: graph.degree(),
+            STRENGTH: [round(s, _STRENGTH_PLACES) for s in graph.strength(weights=strengths)],
+            BETWEENNESS: between.values,
+            EIGENVECTOR: eigenvector_by_component(graph, strengths),
+            BETWEENNESS_METHOD: between.method,
+        }
+    )
 
 
 def measures(
@@ -268,36 +312,11 @@ def measures(
 
     Notes
     -----
-    Vertices are sorted by id and edges by (src, dst) before the graph is built, so the
-    result (the pivot draw included) does not depend on input order.
+    Vertices are sorted by id and edges by their ends' ids before the graph is built, so
+    the result (the pivot draw included) does not depend on input order.
     """
-    cfg = config or CentralityConfig()
     validate_graph(vertices, edges)
-    order = sorted(vertices)
-    index = {v: i for i, v in enumerate(order)}
-    ordered = edges.sort_values([SRC, DST], kind="mergesort")
-    strengths = ordered[WEIGHT].astype(float).tolist()
-    graph = ig.Graph(
-        n=len(order),
-        edges=list(zip(ordered[SRC].map(index), ordered[DST].map(index), strict=True)),
-    )
-    between = betweenness(
-        graph,
-        tie_lengths(strengths),
-        exact_limit=cfg.exact_limit,
-        pivots=cfg.pivots,
-        seed=cfg.seed,
-    )
-    return pd.DataFrame(
-        {
-            NOMINAL_ID: order,
-            DEGREE: graph.degree(),
-            STRENGTH: [round(s, _STRENGTH_PLACES) for s in graph.strength(weights=strengths)],
-            BETWEENNESS: between.values,
-            EIGENVECTOR: eigenvector_by_component(graph, strengths),
-            BETWEENNESS_METHOD: between.method,
-        }
-    )
+    return _measures(_graph(vertices, edges), config or CentralityConfig())
 
 
 def centrality_table(
@@ -325,8 +344,8 @@ def centrality_table(
     -------
     pandas.DataFrame
         :data:`CENTRALITY_COLUMNS`, one row per vertex sorted by ``nominal_id``. The
-        ``group_*`` measures are computed on the subgraph induced by the group's members;
-        they are null for a nominal in no group.
+        ``group_*`` measures are computed on the subgraph induced by the group's members
+        (the same ties, those between members); they are null for a nominal in no group.
 
     Raises
     ------
@@ -334,43 +353,38 @@ def centrality_table(
         As :func:`measures`; also when ``adversarial_only`` is missing.
     """
     cfg = config or CentralityConfig()
-    if "adversarial_only" not in edges.columns:
+    if ADVERSARIAL_ONLY not in edges.columns:
         raise GraphInputError(
-            f"edges: missing column 'adversarial_only'; columns present: {sorted(edges.columns)}"
+            f"edges: missing column {ADVERSARIAL_ONLY!r}; columns present: {sorted(edges.columns)}"
         )
-    rival = edges["adversarial_only"].astype(bool)
-    used = (edges if cfg.include_adversarial else edges[~rival]).loc[:, [SRC, DST, WEIGHT]]
-    whole = measures(vertices, used, cfg)
+    validate_graph(vertices, edges)
+    rival = edges[ADVERSARIAL_ONLY].astype(bool)
+    graph = _graph(vertices, edges if cfg.include_adversarial else edges[~rival])
+    whole = _measures(graph, cfg)
 
     group_map = {v: g for v, g in group_of.items() if g is not None}
-    membership = pd.DataFrame({NOMINAL_ID: whole[NOMINAL_ID]})
-    membership[GROUP_ID] = membership[NOMINAL_ID].map(group_map)
-    membership = membership[membership[GROUP_ID].notna()]
-    src_group = used[SRC].map(group_map)
-    internal = used[src_group.notna() & (src_group == used[DST].map(group_map))]
-    internal_by = dict(iter(internal.groupby(src_group[internal.index], sort=True)))
+    members: dict[str, list[int]] = {}
+    for position, nominal in enumerate(whole[NOMINAL_ID]):
+        if nominal in group_map:
+            members.setdefault(group_map[nominal], []).append(position)
+    parts = [_measures(graph.induced_subgraph(members[g]), cfg) for g in sorted(members)]
     renamed = {name: GROUP_PREFIX + name for name in MEASURES}
     renamed[BETWEENNESS_METHOD] = GROUP_BETWEENNESS_METHOD
-    parts = [
-        measures(people.tolist(), internal_by.get(group, internal.iloc[:0]), cfg)
-        for group, people in membership.groupby(GROUP_ID, sort=True)[NOMINAL_ID]
-    ]
     within = (
         pd.concat(parts, ignore_index=True)
         if parts
         else pd.DataFrame({name: pd.Series(dtype=object) for name in whole.columns})
     ).rename(columns=renamed)
-    rival_ends = pd.concat([edges.loc[rival, SRC], edges.loc[rival, DST]])
+
+    rival_ends = pd.concat([edges.loc[rival, SRC], edges.loc[rival, DST]]).value_counts()
     table = whole.merge(within, on=NOMINAL_ID, how="left", validate="one_to_one")
     table[GROUP_ID] = table[NOMINAL_ID].map(group_map)
-    table[ADVERSARIAL_DEGREE] = table[NOMINAL_ID].map(rival_ends.value_counts()).fillna(0)
-    table[ADVERSARIAL_DEGREE] = table[ADVERSARIAL_DEGREE].astype("int64")
+    table[ADVERSARIAL_DEGREE] = table[NOMINAL_ID].map(rival_ends).fillna(0).astype("int64")
     table[GROUP_PREFIX + DEGREE] = table[GROUP_PREFIX + DEGREE].astype("Int64")
     log.info(
-        "centrality: %d nominals, %d edges used (%d adversarial-only %s), %d groups; "
-        "betweenness %s",
+        "centrality: %d nominals, %d ties used (%d adversarial-only %s), %d groups; betweenness %s",
         len(whole),
-        len(used),
+        graph.ecount(),
         int(rival.sum()),
         "included" if cfg.include_adversarial else "left out",
         len(parts),

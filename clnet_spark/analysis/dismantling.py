@@ -776,7 +776,7 @@ METHODS: tuple[str, ...] = (
 
 _BETWEENNESS_WORK = 5_000_000
 """The default tries adaptive betweenness only when ``n * m`` is at most this."""
-_CI_WORK = 200_000
+_CI_WORK = 2_000_000
 """The default tries collective influence only when ``sum of degree^2`` is at most this."""
 _ANNEAL_PER_VERTEX, _ANNEAL_MAX = 400, 20_000
 _WINDOW, _SWEEPS, _DESCENT_PROBES = 64, 20, 50_000
@@ -815,14 +815,19 @@ def _score(net: _Net, order: Sequence[int], target: int) -> tuple[int, int]:
 
 
 def _default(net: _Net, target: int) -> list[int]:
-    """The default method: a portfolio of greedy orders, refined by simulated annealing.
+    """The default method: a portfolio of greedy orders, refined by local search and annealing.
 
-    1. Candidates: CoreHD, adaptive degree and (when affordable) collective influence and
-       adaptive betweenness, each followed by reinsertion; plain adaptive betweenness too,
-       whose order is often the best at every step on small networks.
-    2. The best candidate by (removals to target, area) and the best by area alone are each
-       refined by :class:`_OrderSearch`, with the iteration budget split between them.
-    3. The best result by (removals to target, area) is returned.
+    1. Candidates: CoreHD, adaptive degree and (when affordable: ``_CI_WORK``,
+       ``_BETWEENNESS_WORK``) collective influence and adaptive betweenness, each followed by
+       reinsertion; plain adaptive betweenness too, whose order is often the best at every
+       step on small networks.
+    2. Starts: the best candidate by (removals to target, area) and the best by area alone.
+    3. Each start is polished by :meth:`_OrderSearch.descend`, then annealed
+       (:meth:`_OrderSearch.anneal`, ``min(_ANNEAL_MAX, _ANNEAL_PER_VERTEX * removable)``
+       proposals; ``min(_RESTARTS_MAX, _RESTART_VERTICES // removable)`` independent runs on
+       small networks) and polished again.
+    4. The best list by (removals to target, area) is returned; it is never worse than the
+       best candidate by that ranking.
 
     Deterministic: every random choice comes from a generator seeded with a constant.
     """
@@ -949,6 +954,28 @@ class DismantlingResult:
         return ids if self.removals_to_target is None else ids[: self.removals_to_target]
 
 
+def _per_vertex(
+    values: Mapping[str, float] | None,
+    index: Mapping[str, int],
+    default: float,
+    name: str,
+    valid: Callable[[float], bool],
+    expected: str,
+) -> list[float]:
+    """A per-nominal mapping as a list in vertex order; ids not in the graph are ignored."""
+    out = [default] * len(index)
+    bad = 0
+    for key, value in (values or {}).items():
+        number = float(value)
+        if not valid(number):
+            bad += 1
+        elif str(key) in index:
+            out[index[str(key)]] = number
+    if bad:
+        raise DismantlingInputError(f"{name}: {bad} value(s) not {expected} (NaN included)")
+    return out
+
+
 def _net_from_input(
     graph: ig.Graph | pd.DataFrame,
     vertices: Sequence[str] | None,
@@ -988,9 +1015,7 @@ def _net_from_input(
             raise DismantlingInputError("vertices: identifiers are not unique")
         unknown = names - set(given)
         if unknown:
-            raise DismantlingInputError(
-                f"edges: {len(unknown)} endpoint(s) not in vertices, e.g. {sorted(unknown)[:3]}"
-            )
+            raise DismantlingInputError(f"edges: {len(unknown)} endpoint(s) not in vertices")
         names = set(given)
     ordered = sorted(names)
     index = {name: i for i, name in enumerate(ordered)}
@@ -999,24 +1024,8 @@ def _net_from_input(
         if a != b:
             neighbours[index[a]].add(index[b])
             neighbours[index[b]].add(index[a])
-    costs = [1.0] * len(ordered)
-    for key, value in (cost or {}).items():
-        value = float(value)
-        if not value > 0:
-            raise DismantlingInputError(
-                f"cost: nominal {key!r} has cost {value!r}; costs must be > 0 (inf = protected)"
-            )
-        if str(key) in index:
-            costs[index[str(key)]] = value
-    harms = [0.0] * len(ordered)
-    for key, value in (harm or {}).items():
-        value = float(value)
-        if not (math.isfinite(value) and value >= 0):
-            raise DismantlingInputError(
-                f"harm: nominal {key!r} has harm {value!r}; harm must be finite and >= 0"
-            )
-        if str(key) in index:
-            harms[index[str(key)]] = value
+    costs = _per_vertex(cost, index, 1.0, "cost", lambda c: c > 0, "> 0 (inf = protected)")
+    harms = _per_vertex(harm, index, 0.0, "harm", lambda h: 0 <= h < math.inf, "finite, >= 0")
     return _Net(
         names=ordered,
         adj=[sorted(s) for s in neighbours],
@@ -1042,10 +1051,11 @@ def dismantle(
     Parameters
     ----------
     graph : igraph.Graph or pandas.DataFrame
-        The network, undirected (direction is ignored). A graph's vertex attribute ``name``
-        holds the nominal ids (vertex indices are used without it). A DataFrame has one row per
-        edge with columns ``src`` and ``dst``; any other column (``weight``) is ignored, as
-        are self loops and repeated pairs: removal only reads connectivity.
+        The network, undirected (direction is ignored); ids are read as text. A graph's vertex
+        attribute ``name`` holds the nominal ids (vertex indices are used without it). A
+        DataFrame has one row per edge with columns ``src`` and ``dst``; any other column
+        (``weight``) is ignored, as are self loops and repeated pairs: removal only reads
+        connectivity.
     method : str
         One of :data:`METHODS`. ``"default"`` (see :func:`_default`): a portfolio of the greedy
         methods with reinsertion, refined by simulated annealing of the removal order. The
@@ -1136,7 +1146,7 @@ def dismantle(
         initial_lcc_harm=harms[0] if with_harm else None,
         protected=tuple(name for name, ok in zip(net.names, net.removable, strict=True) if not ok),
     )
-    logger.info(
+    logger.debug(
         "dismantling (%s): %d vertices, %d protected, target %d: %s removals to target, R %.4f",
         method,
         net.n,

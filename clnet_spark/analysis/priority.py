@@ -33,6 +33,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from clnet_spark import columns as c
+from clnet_spark.config import NetworkConfig
 from clnet_spark.errors import ClnetError
 from clnet_spark.harm.codes import normalise_code, normalise_code_column
 from clnet_spark.safeguarding import flags as sg
@@ -80,6 +81,7 @@ _PEOPLE_FACTORS: Final = (
     CUCKOOED_VICTIMS,
 )
 MEMBERS: Final = "members"
+_LINKING_ROLES: Final = NetworkConfig().linking_roles
 
 # --- detail columns (shown in the reason, kept beside the factors) ---------------------------
 GROUP_KIND: Final = "group_kind"
@@ -179,11 +181,11 @@ class PriorityFactors(_Model):
     cchi_recent: FactorConfig = FactorConfig(weight=5)
     ons_all: FactorConfig = FactorConfig(weight=10)
     ons_recent: FactorConfig = FactorConfig(weight=5)
-    children: FactorConfig = FactorConfig(weight=14, normalise="cap", cap=3)
+    children: FactorConfig = FactorConfig(weight=14, normalise="cap", cap=5)
     vulnerable_adults: FactorConfig = FactorConfig(weight=6, normalise="cap", cap=3)
     missing_episodes: FactorConfig = FactorConfig(weight=8, normalise="cap", cap=10)
-    looked_after_children: FactorConfig = FactorConfig(weight=6, normalise="cap", cap=2)
-    cuckooed_victims: FactorConfig = FactorConfig(weight=8, normalise="cap", cap=3)
+    looked_after_children: FactorConfig = FactorConfig(weight=6, normalise="cap", cap=3)
+    cuckooed_victims: FactorConfig = FactorConfig(weight=8, normalise="cap", cap=5)
     weapons_violence: FactorConfig = FactorConfig(weight=12)
     soc_associated: FactorConfig = FactorConfig(weight=5, normalise="max")
     reach_outside_force: FactorConfig = FactorConfig(weight=7)
@@ -197,29 +199,18 @@ class PriorityFactors(_Model):
         return sum(self.of(f).weight for f in FACTORS)
 
 
-LINKING_ROLES: Final = (
-    "suspect",
-    "offender",
-    "charged",
-    "arrested",
-    "subject",
-    "associate",
-    "victim",
-    "missing person",
-)
-
-
 class PriorityConfig(_Model):
     """The ``priority`` settings (``docs/priority.md`` has the YAML and the rationale)."""
 
     factors: PriorityFactors = PriorityFactors()
     band_by: Literal["score", "rank"] = "score"
-    high_score: float = Field(40.0, ge=0)
-    medium_score: float = Field(20.0, ge=0)
+    high_score: float = Field(60.0, ge=0)
+    medium_score: float = Field(35.0, ge=0)
     high_rank: int = Field(5, ge=0)
     medium_rank: int = Field(15, ge=0)
-    marker_roles: tuple[str, ...] = LINKING_ROLES
-    """Roles through which a member's records count for weapons, violence and reach."""
+    marker_roles: tuple[str, ...] | None = None
+    """Roles through which a member's records count for weapons, violence and reach; None:
+    the network's linking roles (``network.linking_roles``)."""
     violence_codes: tuple[str, ...] = ("1", "2", "3", "4", "5", "8", "10", "34", "81", "90")
     """Home Office code families: a class alone (``8``) takes every code of that class
     (``8N``, ``8/01``); a full code (``8N``, ``10D``, ``8/26``) only itself."""
@@ -249,8 +240,8 @@ class PriorityConfig(_Model):
 
     @field_validator("marker_roles")
     @classmethod
-    def _lower(cls, values: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(v.strip().lower() for v in values)
+    def _lower(cls, values: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        return None if values is None else tuple(v.strip().lower() for v in values)
 
     @field_validator("violence_codes")
     @classmethod
@@ -507,6 +498,7 @@ def group_factors(
     force_areas: Sequence[str],
     reference_date: dt.date,
     config: PriorityConfig | None = None,
+    linking_roles: Sequence[str] = _LINKING_ROLES,
 ) -> DataFrame:
     """The raw priority factors of every group (:data:`FACTOR_TABLE_COLUMNS`).
 
@@ -533,6 +525,8 @@ def group_factors(
         Records and missing episodes after it are left out.
     config
         The settings (marker roles, violence codes, weapon terms); defaults when None.
+    linking_roles
+        The marker roles when ``config.marker_roles`` is None (the network's linking roles).
 
     Returns
     -------
@@ -545,8 +539,8 @@ def group_factors(
         are a crime whose code is in ``violence_codes`` or whose text holds a weapon term,
         with the two kinds counted beside and the terms found; ``soc_associated`` (1 or 0);
         ``reach_outside_force``: distinct areas outside the force among the members'
-        records and the places their missing episodes ended, with the areas (first
-        spelling in text order); ``size``. Members with no safeguarding row count as
+        records and the places their missing episodes ended, with the areas (each as its
+        smallest spelling as text); ``size``. Members with no safeguarding row count as
         unflagged.
     """
     cfg = config or PriorityConfig()
@@ -584,7 +578,7 @@ def group_factors(
         c.SOURCE, c.RECORD_ID, c.TEXT, c.OFFENCE_CODE, c.AREA
     )
     member_records = (
-        record_nominals.where(F.col(c.ROLE).isin(*cfg.marker_roles))
+        record_nominals.where(F.col(c.ROLE).isin(*(cfg.marker_roles or linking_roles)))
         .join(membership, on=c.NOMINAL_ID, how="inner")
         .select(c.GROUP_ID, c.SOURCE, c.RECORD_ID)
         .dropDuplicates([c.GROUP_ID, c.SOURCE, c.RECORD_ID])  # a record once per group

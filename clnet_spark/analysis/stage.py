@@ -1,7 +1,8 @@
 """The analysis stages: ``centrality`` of every kept nominal, ``group_priority`` of every group.
 
-:func:`run_centrality` collects the pruned network (``cl_nominals``, ``cl_edges``) to the
-driver, like the groups stage: it is bounded by the kept nominals, not by the corpus.
+:func:`run_centrality` collects the pruned network (``cl_nominals``, ``cl_edges``) and the
+group membership (``cl_groups``) to the driver, like the groups stage: it is bounded by the
+kept nominals, not by the corpus.
 :func:`run_priority` gathers each group's raw factors in Spark from ``cl_groups``,
 ``group_harm``, ``safeguarding_flags``, ``records``, ``record_nominals`` and
 ``missing_episodes``, and scores the one-row-per-group table on the driver.
@@ -67,8 +68,8 @@ def run_centrality(
     spark
         The session.
     ctx
-        The run; its warehouse holds ``cl_nominals`` (after the groups stage) and
-        ``cl_edges``.
+        The run; its warehouse holds ``cl_nominals``, ``cl_edges`` and ``cl_groups`` (whose
+        member lists give each nominal's group).
     config
         The ``centrality`` settings; ``ctx.config.centrality`` (or the defaults) when None.
 
@@ -79,16 +80,32 @@ def run_centrality(
     """
     cfg = config if config is not None else _section(ctx, "centrality", CentralityConfig())
     with ctx.stage(CENTRALITY) as report:
-        nominals = io.read_table(spark, ctx.warehouse, Tables.CL_NOMINALS)
-        edges = io.read_table(spark, ctx.warehouse, Tables.CL_EDGES)
-        group_of = {row[0]: row[1] for row in nominals.select(c.NOMINAL_ID, c.GROUP_ID).collect()}
-        kept_edges = edges.select(
-            c.SRC, c.DST, F.col(c.WEIGHT).cast("double").alias(c.WEIGHT), c.ADVERSARIAL_ONLY
-        ).toPandas()
-        log.info(
-            "collected the pruned network: %d nominals, %d edges", len(group_of), len(kept_edges)
+        vertices = sorted(
+            row[0]
+            for row in io.read_table(spark, ctx.warehouse, Tables.CL_NOMINALS)
+            .select(c.NOMINAL_ID)
+            .collect()
         )
-        table = centrality_table(sorted(group_of), kept_edges, group_of, cfg)
+        # Membership from cl_groups, the table of record for groups: a nominal in no group
+        # is in none of its member lists, whatever its cl_nominals.group_id holds.
+        group_of = {
+            nominal: row[0]
+            for row in io.read_table(spark, ctx.warehouse, Tables.CL_GROUPS)
+            .select(c.GROUP_ID, pr.MEMBERS)
+            .collect()
+            for nominal in row[1]
+        }
+        kept_edges = (
+            io.read_table(spark, ctx.warehouse, Tables.CL_EDGES)
+            .select(
+                c.SRC, c.DST, F.col(c.WEIGHT).cast("double").alias(c.WEIGHT), c.ADVERSARIAL_ONLY
+            )
+            .toPandas()
+        )
+        log.info(
+            "collected the pruned network: %d nominals, %d edges", len(vertices), len(kept_edges)
+        )
+        table = centrality_table(vertices, kept_edges, group_of, cfg)
         report.tables[CENTRALITY] = io.write_table(
             _to_spark(spark, table, CENTRALITY_SCHEMA),
             ctx.warehouse,
@@ -139,7 +156,8 @@ def run_priority(
     ctx
         The run; its warehouse holds ``cl_groups``, ``group_harm``, ``safeguarding_flags``,
         ``records``, ``record_nominals`` and ``missing_episodes``. ``ctx.config.force_areas``
-        and ``ctx.config.harm.recent_years`` (for the reason text) are read.
+        ``ctx.config.network.linking_roles`` (the default marker roles) and
+        ``ctx.config.harm.recent_years`` (for the reason text) are read.
     reference_date
         Records after it are not read; by default ``--as-of-date``, else the latest
         accepted ``recorded_at`` (the run's reference date).
@@ -168,6 +186,7 @@ def run_priority(
             force_areas=ctx.config.force_areas,
             reference_date=day,
             config=cfg,
+            linking_roles=ctx.config.network.linking_roles,
         ).toPandas()
         scored = pr.score_groups(factors, cfg, recent_years=ctx.config.harm.recent_years)
         report.tables[GROUP_PRIORITY] = io.write_table(

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType, StringType, StructField, StructType
 
@@ -406,180 +406,112 @@ def kept_links(
     Parameters
     ----------
     record_nominals
-        ``source, record_id, nominal_id, role`` (canonical role, lower case).
+        ``source, record_id, nominal_id, role`` (canonical role, lower case; each
+        (record, nominal, role) once, as ingest leaves it).
     records
         ``source, record_id`` (unique), ``recorded_at``. No other column is read.
     kept
-        ``nominal_id``: the kept nominals (small; broadcast).
+        ``nominal_id``: the kept nominals. Broadcast: the kept network is small enough for the
+        groups stage to collect it to the driver.
     reference_date
         Records dated (UTC day) after it are dropped.
 
     Returns
     -------
     DataFrame
-        ``nominal_id, source, record_id, role, recorded_at``: one row per distinct
-        (nominal, record, role); every role is kept (the flags choose theirs).
+        ``nominal_id, source, record_id, role, recorded_at``; every role is kept (each flag
+        chooses its own).
     """
     _require(record_nominals, "record_nominals", (c.SOURCE, c.RECORD_ID, c.NOMINAL_ID, c.ROLE))
     _require(records, "records", (c.SOURCE, c.RECORD_ID, c.RECORDED_AT))
-    ids = F.broadcast(kept.select(c.NOMINAL_ID))
+    _require(kept, "cl_nominals", (c.NOMINAL_ID,))
     dated = records.select(c.SOURCE, c.RECORD_ID, c.RECORDED_AT).where(
         _on_or_before(F.col(c.RECORDED_AT), reference_date)
     )
     return (
         record_nominals.select(c.SOURCE, c.RECORD_ID, c.NOMINAL_ID, c.ROLE)
-        .join(ids, on=c.NOMINAL_ID, how="left_semi")
-        .dropDuplicates([c.NOMINAL_ID, c.SOURCE, c.RECORD_ID, c.ROLE])  # repeated role links
+        .join(F.broadcast(kept.select(c.NOMINAL_ID)), on=c.NOMINAL_ID, how="left_semi")
         .join(dated, on=[c.SOURCE, c.RECORD_ID], how="inner")
         .select(c.NOMINAL_ID, c.SOURCE, c.RECORD_ID, c.ROLE, c.RECORDED_AT)
     )
 
 
-def child_when_linked(
-    people: DataFrame, links: DataFrame, linking_roles: Sequence[str], child_age: int
+def record_flags(
+    people: DataFrame,
+    links: DataFrame,
+    record_matches: DataFrame,
+    linking_roles: Sequence[str],
+    child_age: int,
+    cuckoo_group: str,
 ) -> DataFrame:
-    """Kept nominals who were under ``child_age`` on the date of a record linking them.
+    """The records behind the record-based flags, per kept nominal, in one aggregation.
 
-    A record links a nominal through a linking role (``network.linking_roles``), identified
-    by the search or not: a missing-person report or an arrest at 15 is a reason to ask
-    whether the person was exploited then, whatever its text matched.
+    - **Was a child when linked**: under ``child_age`` on the date (UTC day) of a record
+      linking the nominal through a linking role (``network.linking_roles``), identified by
+      the search or not: a missing-person report or an arrest at 15 is a reason to ask whether
+      the person was exploited then, whatever its text matched. Needs a birth date.
+    - **Cuckooed-address victim**: victim or subject (:data:`CUCKOO_ROLES`) on a record whose
+      matched groups include ``cuckoo_group``.
+    - **Victim-offender overlap**: victim on one record and suspect or offender
+      (:data:`OFFENDER_ROLES`) on another; :func:`combine_flags` decides (the two must be
+      different records).
 
     Parameters
     ----------
     people
-        :func:`kept_people` (``nominal_id, birth_date``).
-    links
-        :func:`kept_links`.
-    linking_roles
-        The roles that link a nominal to a record.
-    child_age
-        Under this age on a record's date (UTC day) the nominal was a child.
-
-    Returns
-    -------
-    DataFrame
-        One row per nominal with at least one such record: ``nominal_id``,
-        ``child_records`` (``array<struct<source, record_id>>``, sorted, each record once)
-        and ``first_child_record`` (``struct<recorded_at, source, record_id, age>``: the
-        earliest, ties by source and record id). Nominals without a birth date never appear.
-    """
-    _require(people, "people", (c.NOMINAL_ID, c.BIRTH_DATE))
-    _require(links, "links", (c.NOMINAL_ID, c.SOURCE, c.RECORD_ID, c.ROLE, c.RECORDED_AT))
-    births = people.select(c.NOMINAL_ID, c.BIRTH_DATE).where(F.col(c.BIRTH_DATE).isNotNull())
-    linked = (
-        links.where(F.col(c.ROLE).isin(*linking_roles))
-        .select(c.NOMINAL_ID, c.SOURCE, c.RECORD_ID, c.RECORDED_AT)
-        .dropDuplicates([c.NOMINAL_ID, c.SOURCE, c.RECORD_ID])  # several linking roles
-        .join(births, on=c.NOMINAL_ID, how="inner")
-    )
-    aged = linked.select(
-        c.NOMINAL_ID,
-        c.SOURCE,
-        c.RECORD_ID,
-        c.RECORDED_AT,
-        age_on(F.col(c.BIRTH_DATE), F.to_date(c.RECORDED_AT)).alias("age"),
-    ).where(F.col("age") < child_age)
-    return aged.groupBy(c.NOMINAL_ID).agg(
-        F.array_sort(F.collect_list(_record_ref(F.col(c.SOURCE), F.col(c.RECORD_ID)))).alias(
-            CHILD_RECORDS
-        ),
-        F.min(F.struct(c.RECORDED_AT, c.SOURCE, c.RECORD_ID, "age")).alias(FIRST_CHILD_RECORD),
-    )
-
-
-def cuckooed_records(links: DataFrame, record_matches: DataFrame, cuckoo_group: str) -> DataFrame:
-    """Kept nominals who are victim or subject on a record matching the CUCKOO group.
-
-    Parameters
-    ----------
+        :func:`kept_people` (``nominal_id``, ``birth_date``); broadcast.
     links
         :func:`kept_links`.
     record_matches
         ``source, record_id`` (unique), ``matched_groups`` (``array<string>``).
-    cuckoo_group
-        The search group (default ``CUCKOO``).
+    linking_roles, child_age, cuckoo_group
+        As above.
 
     Returns
     -------
     DataFrame
-        One row per such nominal: ``nominal_id, cuckoo_records``
-        (``array<struct<source, record_id>>``, sorted, each record once).
+        One row per nominal with a link: ``nominal_id``, and the records (each
+        ``array<struct<source, record_id>>``, sorted, each record once, possibly empty)
+        ``child_records``, ``cuckoo_records``, ``victim_records``, ``offender_records``; and
+        ``first_child_record`` (``struct<recorded_at, source, record_id, age>``: the earliest
+        of ``child_records``, ties by source and record id; null when there is none).
     """
+    _require(people, "people", (c.NOMINAL_ID, c.BIRTH_DATE))
+    _require(links, "links", (c.NOMINAL_ID, c.SOURCE, c.RECORD_ID, c.ROLE, c.RECORDED_AT))
     _require(record_matches, "record_matches", (c.SOURCE, c.RECORD_ID, c.MATCHED_GROUPS))
     cuckoo = record_matches.where(F.array_contains(c.MATCHED_GROUPS, cuckoo_group)).select(
-        c.SOURCE, c.RECORD_ID
+        c.SOURCE, c.RECORD_ID, F.lit(True).alias("_cuckoo")
     )
-    return (
-        links.where(F.col(c.ROLE).isin(*CUCKOO_ROLES))
-        .join(cuckoo, on=[c.SOURCE, c.RECORD_ID], how="left_semi")
-        .groupBy(c.NOMINAL_ID)
-        .agg(
-            F.array_sort(F.collect_set(_record_ref(F.col(c.SOURCE), F.col(c.RECORD_ID)))).alias(
-                CUCKOO_RECORDS
-            )
-        )
-    )
+    rows = links.join(
+        F.broadcast(people.select(c.NOMINAL_ID, c.BIRTH_DATE)), on=c.NOMINAL_ID, how="left"
+    ).join(cuckoo, on=[c.SOURCE, c.RECORD_ID], how="left")
 
-
-def victim_offender_records(links: DataFrame) -> DataFrame:
-    """Kept nominals who are a victim on one record and a suspect or offender on another.
-
-    The two must be different records: a victim and suspect on the same record only (a
-    mutual assault) is not an overlap; victim on R1 and R2, suspect on R1, is.
-
-    Parameters
-    ----------
-    links
-        :func:`kept_links`.
-
-    Returns
-    -------
-    DataFrame
-        One row per nominal with an overlap: ``nominal_id, victim_records,
-        offender_records`` (``array<struct<source, record_id>>``, sorted, each record once).
-    """
+    role = F.col(c.ROLE)
+    age = age_on(F.col(c.BIRTH_DATE), F.to_date(c.RECORDED_AT))
+    as_child = role.isin(*linking_roles) & (age < child_age)
+    cuckooed = role.isin(*CUCKOO_ROLES) & F.coalesce(F.col("_cuckoo"), F.lit(False))
     ref = _record_ref(F.col(c.SOURCE), F.col(c.RECORD_ID))
-    roles = links.where(F.col(c.ROLE).isin(*VICTIM_ROLES, *OFFENDER_ROLES))
-    per_nominal = roles.groupBy(c.NOMINAL_ID).agg(
-        F.array_sort(F.collect_set(F.when(F.col(c.ROLE).isin(*VICTIM_ROLES), ref))).alias(
-            VICTIM_RECORDS
-        ),
-        F.array_sort(F.collect_set(F.when(F.col(c.ROLE).isin(*OFFENDER_ROLES), ref))).alias(
-            OFFENDER_RECORDS
-        ),
-    )
-    both = (F.size(VICTIM_RECORDS) > 0) & (F.size(OFFENDER_RECORDS) > 0)
-    distinct_pair = F.size(F.array_union(VICTIM_RECORDS, OFFENDER_RECORDS)) >= 2
-    return per_nominal.where(both & distinct_pair).select(
-        c.NOMINAL_ID, VICTIM_RECORDS, OFFENDER_RECORDS
+
+    def records_where(condition: Column) -> Column:
+        return F.array_sort(F.collect_set(F.when(condition, ref)))
+
+    return rows.groupBy(c.NOMINAL_ID).agg(
+        records_where(as_child).alias(CHILD_RECORDS),
+        F.min(
+            F.when(as_child, F.struct(c.RECORDED_AT, c.SOURCE, c.RECORD_ID, age.alias("age")))
+        ).alias(FIRST_CHILD_RECORD),
+        records_where(cuckooed).alias(CUCKOO_RECORDS),
+        records_where(role.isin(*VICTIM_ROLES)).alias(VICTIM_RECORDS),
+        records_where(role.isin(*OFFENDER_ROLES)).alias(OFFENDER_RECORDS),
     )
 
 
-def missing_persons(
+def _kept_episodes(
     missing_episodes: DataFrame,
     kept: DataFrame,
     force_areas: Sequence[str],
     reference_date: dt.date,
 ) -> DataFrame:
-    """The missing episodes of the kept nominals: the ``missing_persons`` table.
-
-    Parameters
-    ----------
-    missing_episodes
-        ``nominal_id, source, record_id, started_at, ended_at, found_area``.
-    kept
-        ``nominal_id`` (unique), ``group_id``.
-    force_areas
-        The force's local authorities; a ``found_area`` given and not among them is outside.
-    reference_date
-        Episodes started (UTC day) after it are left out.
-
-    Returns
-    -------
-    DataFrame
-        :data:`MISSING_PERSON_COLUMNS`, one row per episode, ordered by nominal, start,
-        source and record id.
-    """
     _require(
         missing_episodes,
         "missing_episodes",
@@ -598,7 +530,38 @@ def missing_persons(
         outside_force(F.col(c.FOUND_AREA), force_areas).alias(FOUND_OUTSIDE_FORCE),
         c.SOURCE,
         c.RECORD_ID,
-    ).orderBy(c.NOMINAL_ID, STARTED_AT, c.SOURCE, c.RECORD_ID)
+    )
+
+
+def missing_persons(
+    missing_episodes: DataFrame,
+    kept: DataFrame,
+    force_areas: Sequence[str],
+    reference_date: dt.date,
+) -> DataFrame:
+    """The missing episodes of the kept nominals: the ``missing_persons`` table.
+
+    Parameters
+    ----------
+    missing_episodes
+        ``nominal_id, source, record_id, started_at, ended_at, found_area``.
+    kept
+        ``nominal_id`` (unique), ``group_id``; broadcast.
+    force_areas
+        The force's local authorities; a ``found_area`` given and not among them is outside
+        (:func:`outside_force`).
+    reference_date
+        Episodes started (UTC day) after it are left out.
+
+    Returns
+    -------
+    DataFrame
+        :data:`MISSING_PERSON_COLUMNS`, one row per episode of a kept nominal, ordered by
+        nominal, start, source and record id.
+    """
+    return _kept_episodes(missing_episodes, kept, force_areas, reference_date).orderBy(
+        c.NOMINAL_ID, STARTED_AT, c.SOURCE, c.RECORD_ID
+    )
 
 
 def missing_summary(episodes: DataFrame) -> DataFrame:
@@ -607,7 +570,7 @@ def missing_summary(episodes: DataFrame) -> DataFrame:
     Parameters
     ----------
     episodes
-        :func:`missing_persons`.
+        :func:`missing_persons` (in any order).
 
     Returns
     -------
@@ -637,17 +600,21 @@ def _override_reason(overrides: dict[str, str]) -> Column:
     if not overrides:
         return F.lit(None).cast("string")
     pairs = [F.lit(part) for item in sorted(overrides.items()) for part in item]
-    return F.element_at(F.create_map(*pairs), F.col(c.NOMINAL_ID))
+    return F.create_map(*pairs)[F.col(c.NOMINAL_ID)]
+
+
+def _size(records: Column) -> Column:
+    """Elements of a records array; 0 for a nominal without the array (no links)."""
+    return F.coalesce(F.size(records), F.lit(0))
 
 
 def _reasons(reference_date: dt.date, cuckoo_group: str) -> Column:
     """The readable reasons of a row of :func:`combine_flags`' joined frame, in flag order."""
-    on_reference = reference_date.isoformat()
     first = F.col(FIRST_CHILD_RECORD)
     child = F.format_string(
         "child (age %d on %s%s)",
         F.col(AGE_ON_REFERENCE),
-        F.lit(on_reference),
+        F.lit(reference_date.isoformat()),
         F.when(F.col(YEAR_ONLY), "; birth year only, counted as 31 December").otherwise(""),
     )
     was_child = F.format_string(
@@ -656,11 +623,11 @@ def _reasons(reference_date: dt.date, cuckoo_group: str) -> Column:
         F.date_format(first[c.RECORDED_AT], "yyyy-MM-dd"),
         first[c.SOURCE],
         first[c.RECORD_ID],
-        _counted(F.size(CHILD_RECORDS), "linked record"),
+        _counted(_size(CHILD_RECORDS), "linked record"),
     )
     cuckooed = F.format_string(
         "cuckooed-address victim (victim or subject on %s matching %s)",
-        _counted(F.size(CUCKOO_RECORDS), "record"),
+        _counted(_size(CUCKOO_RECORDS), "record"),
         F.lit(cuckoo_group),
     )
     missing = F.format_string(
@@ -670,13 +637,13 @@ def _reasons(reference_date: dt.date, cuckoo_group: str) -> Column:
     )
     outside = F.format_string(
         "found outside the force area (%s: %s)",
-        _counted(F.size(OUTSIDE_RECORDS), "episode"),
+        _counted(_size(OUTSIDE_RECORDS), "episode"),
         F.array_join(OUTSIDE_AREAS, ", "),
     )
     overlap = F.format_string(
         "victim-offender overlap (victim on %s, suspect or offender on %s)",
-        _counted(F.size(VICTIM_RECORDS), "record"),
-        _counted(F.size(OFFENDER_RECORDS), "record"),
+        _counted(_size(VICTIM_RECORDS), "record"),
+        _counted(_size(OFFENDER_RECORDS), "record"),
     )
     override = F.format_string("removal-cost override in conf: %s", F.col("_override"))
     return F.array_compact(
@@ -697,9 +664,11 @@ def _reasons(reference_date: dt.date, cuckoo_group: str) -> Column:
 
 def _evidence() -> Column:
     """The evidence items of a row of the joined frame, in flag order."""
-    # null unless the overlap holds (both lists are then non-empty); a record on which the
-    # nominal is both victim and suspect is listed once
-    victim_and_offender = F.array_sort(F.array_union(VICTIM_RECORDS, OFFENDER_RECORDS))
+    # a record on which the nominal is both victim and suspect is listed once
+    overlap_records = F.when(
+        F.col(VICTIM_OFFENDER_OVERLAP),
+        F.array_sort(F.array_union(VICTIM_RECORDS, OFFENDER_RECORDS)),
+    )
     return F.concat(
         _nominal_evidence(CHILD, F.col(CHILD)),
         _nominal_evidence(AGE_UNKNOWN, F.col(AGE_UNKNOWN)),
@@ -709,15 +678,13 @@ def _evidence() -> Column:
         _flag_evidence(CUCKOOED_VICTIM, F.col(CUCKOO_RECORDS)),
         _flag_evidence("missing_episode", F.col(MISSING_RECORDS)),
         _flag_evidence(FOUND_OUTSIDE_FORCE, F.col(OUTSIDE_RECORDS)),
-        _flag_evidence(VICTIM_OFFENDER_OVERLAP, victim_and_offender),
+        _flag_evidence(VICTIM_OFFENDER_OVERLAP, overlap_records),
     )
 
 
 def combine_flags(
     people: DataFrame,
-    child_records: DataFrame,
-    cuckoo: DataFrame,
-    overlap: DataFrame,
+    records: DataFrame,
     missing: DataFrame,
     reference_date: dt.date,
     config: SafeguardingConfig,
@@ -728,9 +695,8 @@ def combine_flags(
     ----------
     people
         :func:`kept_people`: one row per kept nominal.
-    child_records, cuckoo, overlap, missing
-        :func:`child_when_linked`, :func:`cuckooed_records`, :func:`victim_offender_records`,
-        :func:`missing_summary`: at most one row per nominal each.
+    records, missing
+        :func:`record_flags` and :func:`missing_summary`: at most one row per nominal each.
     reference_date
         Shown in the child reason.
     config
@@ -743,26 +709,32 @@ def combine_flags(
         :data:`FLAG_COLUMNS`, one row per kept nominal. ``removal_cost`` is infinity for a
         child or a vulnerable adult unless an override names them (then 1.0), else 1.0;
         ``safeguarding_listed`` is child, vulnerable adult, was a child when linked, or age
-        unknown. ``evidence`` lists, per flag in the order of ``reasons``, the records behind
-        it.
+        unknown. ``reasons`` are readable sentences and ``evidence`` the records behind each
+        flag, both in the flag order of :data:`FLAG_COLUMNS`.
     """
-    joined = (
-        people.join(child_records, on=c.NOMINAL_ID, how="left")
-        .join(cuckoo, on=c.NOMINAL_ID, how="left")
-        .join(overlap, on=c.NOMINAL_ID, how="left")
-        .join(missing, on=c.NOMINAL_ID, how="left")
+    joined = people.join(records, on=c.NOMINAL_ID, how="left").join(
+        missing, on=c.NOMINAL_ID, how="left"
     )
     protected = F.col(CHILD) | F.col(c.VULNERABLE_ADULT)
+    override = _override_reason(config.override_reasons)
+    overlap = (
+        (_size(VICTIM_RECORDS) > 0)
+        & (_size(OFFENDER_RECORDS) > 0)
+        & (F.size(F.array_union(VICTIM_RECORDS, OFFENDER_RECORDS)) >= 2)
+    )
     flagged = joined.select(
-        "*",
-        F.col(CHILD_RECORDS).isNotNull().alias(WAS_CHILD_WHEN_LINKED),
-        F.col(CUCKOO_RECORDS).isNotNull().alias(CUCKOOED_VICTIM),
-        F.col(VICTIM_RECORDS).isNotNull().alias(VICTIM_OFFENDER_OVERLAP),
-        F.coalesce(F.size(OUTSIDE_RECORDS) > 0, F.lit(False)).alias(FOUND_OUTSIDE_FORCE),
-        (protected & _override_reason(config.override_reasons).isNotNull()).alias("_overridden"),
-        _override_reason(config.override_reasons).alias("_override"),
-    ).withColumn(MISSING_EPISODES, F.coalesce(F.col(MISSING_EPISODES), F.lit(0)))
-    listed = F.col(CHILD) | F.col(c.VULNERABLE_ADULT) | F.col(WAS_CHILD_WHEN_LINKED)
+        *(col for col in joined.columns if col != MISSING_EPISODES),
+        F.coalesce(F.col(MISSING_EPISODES), F.lit(0)).alias(MISSING_EPISODES),
+        (_size(CHILD_RECORDS) > 0).alias(WAS_CHILD_WHEN_LINKED),
+        (_size(CUCKOO_RECORDS) > 0).alias(CUCKOOED_VICTIM),
+        F.coalesce(overlap, F.lit(False)).alias(VICTIM_OFFENDER_OVERLAP),
+        (_size(OUTSIDE_RECORDS) > 0).alias(FOUND_OUTSIDE_FORCE),
+        (protected & override.isNotNull()).alias("_overridden"),
+        override.alias("_override"),
+    )
+    listed = (
+        F.col(CHILD) | F.col(c.VULNERABLE_ADULT) | F.col(WAS_CHILD_WHEN_LINKED) | F.col(AGE_UNKNOWN)
+    )
     return flagged.select(
         c.NOMINAL_ID,
         c.GROUP_ID,
@@ -782,7 +754,7 @@ def combine_flags(
         F.when(protected & ~F.col("_overridden"), F.lit(INFINITE_COST))
         .otherwise(F.lit(1.0))
         .alias(REMOVAL_COST),
-        (listed | F.col(AGE_UNKNOWN)).alias(SAFEGUARDING_LISTED),
+        listed.alias(SAFEGUARDING_LISTED),
         _reasons(reference_date, config.cuckoo_group).alias(REASONS),
         _evidence().alias(EVIDENCE),
     )
@@ -809,7 +781,7 @@ def safeguarding_flags(
         ``cl_nominals`` (``nominal_id, group_id, group_kind``).
     nominals, records, record_nominals, record_matches, missing_episodes
         The warehouse tables; only the columns named by :func:`kept_people`,
-        :func:`kept_links`, :func:`cuckooed_records` and :func:`missing_persons` are read.
+        :func:`kept_links`, :func:`record_flags` and :func:`missing_persons` are read.
     reference_date
         The run's reference date: ages are taken on it; later records are not read.
     config
@@ -831,12 +803,12 @@ def safeguarding_flags(
     """
     people = kept_people(kept, nominals, reference_date, config.child_age)
     links = kept_links(record_nominals, records, kept, reference_date)
-    episodes = missing_persons(missing_episodes, kept, force_areas, reference_date)
+    episodes = _kept_episodes(missing_episodes, kept, force_areas, reference_date)
     return combine_flags(
         people,
-        child_when_linked(people, links, linking_roles, config.child_age),
-        cuckooed_records(links, record_matches, config.cuckoo_group),
-        victim_offender_records(links),
+        record_flags(
+            people, links, record_matches, linking_roles, config.child_age, config.cuckoo_group
+        ),
         missing_summary(episodes),
         reference_date,
         config,
@@ -892,8 +864,8 @@ def disproportionality(
         ``nominal_id`` (unique), ``birth_date``, ``sex``, ``home_area``. No other column is
         read.
     kept, listed
-        ``nominal_id``: the kept and the safeguarding-listed nominals (subsets of
-        ``nominals``; an id not in ``nominals`` is not counted).
+        ``nominal_id`` (unique): the kept and the safeguarding-listed nominals (subsets of
+        ``nominals``; an id not in ``nominals`` is not counted). Broadcast.
     reference_date
         Age bands are of the age on this day.
 
@@ -906,58 +878,70 @@ def disproportionality(
         dimension, value.
     """
     _require(nominals, "nominals", (c.NOMINAL_ID, c.BIRTH_DATE, c.SEX, c.HOME_AREA))
-    profile = nominals.select(
-        c.NOMINAL_ID,
-        _known_or_unknown(F.col(c.SEX)).alias(DIMENSION_SEX),
-        age_band(age_on(F.col(c.BIRTH_DATE), F.lit(reference_date))).alias(DIMENSION_AGE_BAND),
-        _known_or_unknown(F.col(c.HOME_AREA)).alias(DIMENSION_HOME_AREA),
+    _require(kept, "kept nominals", (c.NOMINAL_ID,))
+    _require(listed, "listed nominals", (c.NOMINAL_ID,))
+    marked = (
+        nominals.select(c.NOMINAL_ID, c.BIRTH_DATE, c.SEX, c.HOME_AREA)
+        .join(F.broadcast(_marker(kept, "_kept")), on=c.NOMINAL_ID, how="left")
+        .join(F.broadcast(_marker(listed, "_listed")), on=c.NOMINAL_ID, how="left")
     )
-    populations = (
-        profile.withColumn(POPULATION, F.lit(POPULATION_ALL))
-        .unionByName(
-            profile.join(kept.select(c.NOMINAL_ID), on=c.NOMINAL_ID, how="left_semi").withColumn(
-                POPULATION, F.lit(POPULATION_COUNTY_LINES)
-            )
-        )
-        .unionByName(
-            profile.join(listed.select(c.NOMINAL_ID), on=c.NOMINAL_ID, how="left_semi").withColumn(
-                POPULATION, F.lit(POPULATION_LISTED)
-            )
-        )
-    )
-    dimensions = (DIMENSION_SEX, DIMENSION_AGE_BAND, DIMENSION_HOME_AREA)
-    long = populations.select(
-        POPULATION,
+    values = {
+        DIMENSION_SEX: _known_or_unknown(F.col(c.SEX)),
+        DIMENSION_AGE_BAND: age_band(age_on(F.col(c.BIRTH_DATE), F.lit(reference_date))),
+        DIMENSION_HOME_AREA: _known_or_unknown(F.col(c.HOME_AREA)),
+    }
+    cells = marked.select(
         F.explode(
             F.array(
-                *(F.struct(F.lit(d).alias(DIMENSION), F.col(d).alias(VALUE)) for d in dimensions)
+                *(F.struct(F.lit(d).alias(DIMENSION), v.alias(VALUE)) for d, v in values.items())
             )
         ).alias("_cell"),
-    ).select(POPULATION, "_cell.*")
-    counts = long.groupBy(POPULATION, DIMENSION, VALUE).agg(F.count(F.lit(1)).alias(NOMINALS))
+        F.lit(1).alias(POPULATION_ALL),
+        F.when(F.col("_kept"), 1).otherwise(0).alias(POPULATION_COUNTY_LINES),
+        F.when(F.col("_listed"), 1).otherwise(0).alias(POPULATION_LISTED),
+    ).select("_cell.*", POPULATION_ALL, POPULATION_COUNTY_LINES, POPULATION_LISTED)
+    # every age band appears, even where no one falls in it
+    bands = nominals.sparkSession.createDataFrame(
+        [(DIMENSION_AGE_BAND, band, 0, 0, 0) for band in AGE_BANDS], cells.schema
+    )
+    populations = (POPULATION_ALL, POPULATION_COUNTY_LINES, POPULATION_LISTED)
+    counts = (
+        cells.unionByName(bands)
+        .groupBy(DIMENSION, VALUE)
+        .agg(*(F.sum(p).cast("long").alias(p) for p in populations))
+    )
+    long = counts.select(
+        DIMENSION,
+        VALUE,
+        F.explode(
+            F.array(
+                *(
+                    F.struct(F.lit(p).alias(POPULATION), F.col(p).alias(NOMINALS))
+                    for p in populations
+                )
+            )
+        ).alias("_count"),
+    ).select(
+        F.col("_count")[POPULATION].alias(POPULATION),
+        DIMENSION,
+        VALUE,
+        F.col("_count")[NOMINALS].alias(NOMINALS),
+    )
+    # each dimension partitions its population, so its counts sum to the population's size
+    whole = Window.partitionBy(POPULATION, DIMENSION).rowsBetween(
+        Window.unboundedPreceding, Window.unboundedFollowing
+    )
+    total = F.sum(NOMINALS).over(whole)
+    return long.select(
+        POPULATION,
+        DIMENSION,
+        VALUE,
+        NOMINALS,
+        F.when(total > 0, F.round(F.col(NOMINALS) / total, SHARE_PLACES))
+        .cast("double")
+        .alias(SHARE),
+    ).orderBy(POPULATION, DIMENSION, VALUE)
 
-    spark = nominals.sparkSession
-    names = spark.createDataFrame(
-        [(POPULATION_ALL,), (POPULATION_COUNTY_LINES,), (POPULATION_LISTED,)],
-        f"{POPULATION} string",
-    )
-    bands = spark.createDataFrame(
-        [(DIMENSION_AGE_BAND, band) for band in AGE_BANDS], f"{DIMENSION} string, {VALUE} string"
-    )
-    seen = counts.where(F.col(POPULATION) == POPULATION_ALL).select(DIMENSION, VALUE)
-    cells = names.crossJoin(seen.unionByName(bands).dropDuplicates())
-    totals = populations.groupBy(POPULATION).agg(F.count(F.lit(1)).alias("_total"))
-    return (
-        cells.join(counts, on=[POPULATION, DIMENSION, VALUE], how="left")
-        .join(totals, on=POPULATION, how="left")
-        .select(
-            POPULATION,
-            DIMENSION,
-            VALUE,
-            F.coalesce(F.col(NOMINALS), F.lit(0)).alias(NOMINALS),
-            F.round(F.coalesce(F.col(NOMINALS), F.lit(0)) / F.col("_total"), SHARE_PLACES)
-            .cast("double")
-            .alias(SHARE),
-        )
-        .orderBy(POPULATION, DIMENSION, VALUE)
-    )
+
+def _marker(ids: DataFrame, name: str) -> DataFrame:
+    return ids.select(c.NOMINAL_ID, F.lit(True).alias(name))

@@ -95,7 +95,7 @@ def run_safeguarding(
         matches = _read(spark, ctx, Tables.RECORD_MATCHES, c.SOURCE, c.RECORD_ID, c.MATCHED_GROUPS)
         episodes = io.read_table(spark, ctx.warehouse, Tables.MISSING_EPISODES)
 
-        # the pieces of sg.safeguarding_flags, checkpointed: each is read by several flags
+        # the pieces of sg.safeguarding_flags, checkpointed: each is read more than once
         people = sg.kept_people(kept, nominals, reference_date, cfg.child_age).checkpoint()
         links = sg.kept_links(record_nominals, records, kept, reference_date).checkpoint()
         missing = sg.missing_persons(
@@ -103,9 +103,14 @@ def run_safeguarding(
         ).checkpoint()
         flagged = sg.combine_flags(
             people,
-            sg.child_when_linked(people, links, ctx.config.network.linking_roles, cfg.child_age),
-            sg.cuckooed_records(links, matches, cfg.cuckoo_group),
-            sg.victim_offender_records(links),
+            sg.record_flags(
+                people,
+                links,
+                matches,
+                ctx.config.network.linking_roles,
+                cfg.child_age,
+                cfg.cuckoo_group,
+            ),
             sg.missing_summary(missing),
             reference_date,
             cfg,

@@ -148,7 +148,15 @@ MATCHES = [
 ]
 EPISODES = [
     ("I", "compact", "CP1", ts("2024-01-01 00:00:00"), ts("2024-01-05 00:00:00"), "Telford", "x"),
-    ("I", "compact", "CP2", ts("2025-06-01 00:00:00"), ts("2025-06-02 00:00:00"), " birmingham ", "x"),
+    (
+        "I",
+        "compact",
+        "CP2",
+        ts("2025-06-01 00:00:00"),
+        ts("2025-06-02 00:00:00"),
+        " birmingham ",
+        "x",
+    ),
     ("I", "compact", "CP3", ts("2026-03-03 00:00:00"), None, None, "x"),
     ("I", "compact", "CP4", ts("2026-12-20 00:00:00"), None, "Shrewsbury", "x"),
 ]
@@ -238,8 +246,16 @@ def flags(frames: dict[str, DataFrame]) -> DataFrame:
     return flags_of(frames).cache()
 
 
-def row_of(flags: DataFrame, nominal_id: str) -> dict:
-    return flags.where(F.col("nominal_id") == nominal_id).first().asDict()
+@pytest.fixture(scope="module")
+def rows(flags: DataFrame) -> dict[str, dict]:
+    """The flags by nominal id, collected once for the tests of single flags."""
+    return {row["nominal_id"]: row.asDict(recursive=True) for row in flags.collect()}
+
+
+@pytest.fixture(scope="module")
+def oversight(frames: dict[str, DataFrame], flags: DataFrame) -> DataFrame:
+    listed = flags.where("safeguarding_listed").select("nominal_id")
+    return sg.disproportionality(frames["nominals"], frames["kept"], listed, REFERENCE).cache()
 
 
 # --- ages ----------------------------------------------------------------------------------
@@ -264,19 +280,21 @@ def test_age_counts_whole_years_by_calendar_birthdays(spark: SparkSession) -> No
     assert_df_equality(actual_df, expected_df, ignore_nullable=True)
 
 
-def test_a_year_only_birth_date_makes_a_possible_child_a_child(flags: DataFrame) -> None:
-    a = row_of(flags, "A")  # born "2008": 31 December 2008, so 17 on 2026-11-30
+def test_a_year_only_birth_date_makes_a_possible_child_a_child(rows) -> None:
+    a = rows["A"]  # born "2008": 31 December 2008, so 17 on 2026-11-30
     assert (a["age_on_reference"], a["child"], a["removal_cost"]) == (17, True, INF)
-    assert a["reasons"][0] == "child (age 17 on 2026-11-30; birth year only, counted as 31 December)"
+    assert (
+        a["reasons"][0] == "child (age 17 on 2026-11-30; birth year only, counted as 31 December)"
+    )
 
 
-def test_exactly_18_on_the_reference_date_is_not_a_child(flags: DataFrame) -> None:
-    b = row_of(flags, "B")
+def test_exactly_18_on_the_reference_date_is_not_a_child(rows) -> None:
+    b = rows["B"]
     assert (b["age_on_reference"], b["child"], b["removal_cost"]) == (18, False, 1.0)
 
 
-def test_no_birth_date_is_age_unknown_and_listed_but_not_a_child(flags: DataFrame) -> None:
-    dee = row_of(flags, "D")
+def test_no_birth_date_is_age_unknown_and_listed_but_not_a_child(rows) -> None:
+    dee = rows["D"]
     assert (dee["age_on_reference"], dee["child"], dee["age_unknown"]) == (None, False, True)
     assert (dee["safeguarding_listed"], dee["removal_cost"]) == (True, 1.0)
 
@@ -284,50 +302,49 @@ def test_no_birth_date_is_age_unknown_and_listed_but_not_a_child(flags: DataFram
 # --- record-based flags --------------------------------------------------------------------
 
 
-def test_was_a_child_when_linked_from_an_old_record(flags: DataFrame) -> None:
-    c = row_of(flags, "C")  # 26 now; 15 on CR1 (suspect), 17 on IM6 (associate)
+def test_was_a_child_when_linked_from_an_old_record(rows) -> None:
+    c = rows["C"]  # 26 now; 15 on CR1 (suspect), 17 on IM6 (associate)
     assert (c["child"], c["was_child_when_linked"], c["safeguarding_listed"]) == (
         False,
         True,
         True,
     )
-    assert [tuple(e) for e in c["evidence"]] == [
-        ("was_child_when_linked", "crimes", "CR1"),
-        ("was_child_when_linked", "ims", "IM6"),  # not IM1: a witness does not link
+    assert [(e["source"], e["record_id"]) for e in c["evidence"]] == [
+        ("crimes", "CR1"),
+        ("ims", "IM6"),  # not IM1: a witness does not link
     ]
 
 
-def test_a_record_the_day_before_the_18th_birthday_was_as_a_child(flags: DataFrame) -> None:
-    b = row_of(flags, "B")
+def test_a_record_the_day_before_the_18th_birthday_was_as_a_child(rows) -> None:
+    b = rows["B"]
     assert (b["was_child_when_linked"], b["safeguarding_listed"]) == (True, True)
 
 
-def test_victim_offender_overlap_needs_two_different_records(flags: DataFrame) -> None:
-    g, h = row_of(flags, "G"), row_of(flags, "H")
+def test_victim_offender_overlap_needs_two_different_records(rows) -> None:
+    g, h = rows["G"], rows["H"]
     assert g["victim_offender_overlap"] is True  # victim on IM2, suspect on CR3
     # H is victim and suspect on CR4 only; IM4 (suspect) is after the reference date
     assert h["victim_offender_overlap"] is False
 
 
-def test_cuckooed_victim_through_cuckoo_matches(flags: DataFrame) -> None:
-    cuckooed = {r["nominal_id"] for r in flags.where("cuckooed_victim").collect()}
+def test_cuckooed_victim_through_cuckoo_matches(rows) -> None:
+    cuckooed = {nominal for nominal, row in rows.items() if row["cuckooed_victim"]}
     # G victim on IM2 and E subject on IM5 (both CUCKOO); G's subject link to IM3 (COCAINE)
     # and X (not kept) do not count
     assert cuckooed == {"E", "G"}
-    assert [tuple(e) for e in row_of(flags, "G")["evidence"]][0] == (
-        "cuckooed_victim",
-        "ims",
-        "IM2",
-    )
+    assert rows["G"]["evidence"][0] == {
+        "flag": "cuckooed_victim",
+        "source": "ims",
+        "record_id": "IM2",
+    }
 
 
-def test_missing_episodes_found_outside_the_force(flags: DataFrame) -> None:
-    i = row_of(flags, "I")
+def test_missing_episodes_found_outside_the_force(rows) -> None:
+    i = rows["I"]
     assert (i["missing_episodes"], i["last_missing_at"]) == (3, ts("2026-03-03 00:00:00"))
     assert i["found_outside_force"] is True
-    assert [tuple(e) for e in i["evidence"] if e["flag"] == "found_outside_force"] == [
-        ("found_outside_force", "compact", "CP1")
-    ]
+    outside = [e["record_id"] for e in i["evidence"] if e["flag"] == "found_outside_force"]
+    assert outside == ["CP1"]
 
 
 def test_found_area_outside_the_force_ignores_case_and_spaces(spark: SparkSession) -> None:
@@ -350,10 +367,26 @@ def test_missing_persons_lists_each_episode_up_to_the_reference_date(
     actual_df = sg.missing_persons(frames["missing_episodes"], frames["kept"], FORCE, REFERENCE)
     expected_df = spark.createDataFrame(
         [
-            ("I", None, ts("2024-01-01 00:00:00"), ts("2024-01-05 00:00:00"), "Telford", True,
-             "compact", "CP1"),
-            ("I", None, ts("2025-06-01 00:00:00"), ts("2025-06-02 00:00:00"), " birmingham ",
-             False, "compact", "CP2"),
+            (
+                "I",
+                None,
+                ts("2024-01-01 00:00:00"),
+                ts("2024-01-05 00:00:00"),
+                "Telford",
+                True,
+                "compact",
+                "CP1",
+            ),
+            (
+                "I",
+                None,
+                ts("2025-06-01 00:00:00"),
+                ts("2025-06-02 00:00:00"),
+                " birmingham ",
+                False,
+                "compact",
+                "CP2",
+            ),
             ("I", None, ts("2026-03-03 00:00:00"), None, None, False, "compact", "CP3"),
         ],  # fmt: skip
         "nominal_id string, group_id string, started_at timestamp, ended_at timestamp, "
@@ -428,13 +461,8 @@ def test_safeguarding_list_by_local_authority(spark: SparkSession, flags: DataFr
 # --- disproportionality --------------------------------------------------------------------
 
 
-def test_disproportionality_by_sex_and_age_band(
-    spark: SparkSession, frames, flags: DataFrame
-) -> None:
-    listed = flags.where("safeguarding_listed").select("nominal_id")
-    actual_df = sg.disproportionality(
-        frames["nominals"], frames["kept"], listed, REFERENCE
-    ).where(F.col("dimension") != "home_area")
+def test_disproportionality_by_sex_and_age_band(spark: SparkSession, oversight) -> None:
+    actual_df = oversight.where(F.col("dimension") != "home_area")
     # all: 10 nominals (A-I and X); county_lines: the 9 kept; listed: A-F
     rows = []
     for population, sex, bands in (
@@ -455,14 +483,10 @@ def test_disproportionality_by_sex_and_age_band(
     assert_df_equality(actual_df, expected_df, ignore_nullable=True)
 
 
-def test_disproportionality_lists_every_home_area_for_every_population(
-    frames, flags: DataFrame
-) -> None:
-    listed = flags.where("safeguarding_listed").select("nominal_id")
-    actual = sg.disproportionality(frames["nominals"], frames["kept"], listed, REFERENCE)
+def test_disproportionality_lists_every_home_area_for_every_population(oversight) -> None:
     by_area = {
         r["value"]: (r["nominals"], r["share"])
-        for r in actual.where(
+        for r in oversight.where(
             (F.col("population") == "safeguarding_listed") & (F.col("dimension") == "home_area")
         ).collect()
     }
