@@ -14,7 +14,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from clnet_spark.analysis.centrality import CentralityConfig
+from clnet_spark.analysis.priority import PriorityConfig
 from clnet_spark.errors import ConfigError
+from clnet_spark.safeguarding.flags import SafeguardingConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = REPO_ROOT / "conf" / "clnet.yaml"
@@ -110,6 +113,9 @@ class ClnetConfig(_Section):
     groups: GroupsConfig = GroupsConfig()
     soc: SocConfig = SocConfig()
     harm: HarmConfig = HarmConfig()
+    safeguarding: SafeguardingConfig = SafeguardingConfig()
+    centrality: CentralityConfig = CentralityConfig()
+    priority: PriorityConfig = PriorityConfig()
     spark: SparkConfig = SparkConfig()
     base_dir: Path = Field(default=REPO_ROOT / "conf", exclude=True)
 

@@ -11,6 +11,8 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 
 from clnet_spark import io
+from clnet_spark.analysis.dismantling_stage import run_dismantling
+from clnet_spark.analysis.stage import run_centrality, run_priority
 from clnet_spark.columns import Tables
 from clnet_spark.groups.stage import run_groups
 from clnet_spark.harm.stage import run_harm
@@ -18,12 +20,24 @@ from clnet_spark.ingest.stage import run_ingest
 from clnet_spark.network.stage import run_network
 from clnet_spark.report.exports import write_exports
 from clnet_spark.run import RunContext
+from clnet_spark.safeguarding.stage import run_safeguarding
 from clnet_spark.search.catalogue import load_catalogue
 from clnet_spark.search.stage import run_search
 
 log = logging.getLogger(__name__)
 
-STAGES = ("ingest", "search", "network", "groups", "harm", "report")
+STAGES = (
+    "ingest",
+    "search",
+    "network",
+    "groups",
+    "harm",
+    "safeguarding",
+    "centrality",
+    "priority",
+    "dismantling",
+    "report",
+)
 
 RUN_LOG_SCHEMA = (
     "run_id string, kind string, user string, started_at timestamp, ended_at timestamp, "
@@ -88,6 +102,14 @@ def run_all(
         run_groups(spark, ctx)
         notify("harm")
         run_harm(spark, ctx, reference)
+        notify("safeguarding")
+        run_safeguarding(spark, ctx, reference)
+        notify("centrality")
+        run_centrality(spark, ctx)
+        notify("priority")
+        run_priority(spark, ctx, reference)
+        notify("dismantling")
+        run_dismantling(spark, ctx)
         notify("report")
         with ctx.stage("report") as report:
             exports = write_exports(spark, ctx.warehouse)

@@ -274,7 +274,7 @@ def _measures(graph: ig.Graph, cfg: CentralityConfig) -> pd.DataFrame:
     )
     return pd.DataFrame(
         {
-            NOMINAL_ID: graph.vs[NOMINAL_ID] if graph.vcount() else [],
+            NOMINAL_ID: pd.Series(graph.vs[NOMINAL_ID] if graph.vcount() else [], dtype=object),
             DEGREE: graph.degree(),
             STRENGTH: [round(s, _STRENGTH_PLACES) for s in graph.strength(weights=strengths)],
             BETWEENNESS: between.values,

@@ -33,7 +33,6 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from clnet_spark import columns as c
-from clnet_spark.config import NetworkConfig
 from clnet_spark.errors import ClnetError
 from clnet_spark.harm.codes import normalise_code, normalise_code_column
 from clnet_spark.safeguarding import flags as sg
@@ -81,7 +80,6 @@ _PEOPLE_FACTORS: Final = (
     CUCKOOED_VICTIMS,
 )
 MEMBERS: Final = "members"
-_LINKING_ROLES: Final = NetworkConfig().linking_roles
 
 # --- detail columns (shown in the reason, kept beside the factors) ---------------------------
 GROUP_KIND: Final = "group_kind"
@@ -497,8 +495,8 @@ def group_factors(
     *,
     force_areas: Sequence[str],
     reference_date: dt.date,
+    linking_roles: Sequence[str],
     config: PriorityConfig | None = None,
-    linking_roles: Sequence[str] = _LINKING_ROLES,
 ) -> DataFrame:
     """The raw priority factors of every group (:data:`FACTOR_TABLE_COLUMNS`).
 
@@ -523,10 +521,11 @@ def group_factors(
         The force's areas; any other non-blank area is outside (case-insensitive).
     reference_date
         Records and missing episodes after it are left out.
+    linking_roles
+        The network's linking roles (``network.linking_roles``): the marker roles when
+        ``config.marker_roles`` is None.
     config
         The settings (marker roles, violence codes, weapon terms); defaults when None.
-    linking_roles
-        The marker roles when ``config.marker_roles`` is None (the network's linking roles).
 
     Returns
     -------

@@ -62,7 +62,9 @@ def run_groups(spark: SparkSession, ctx: RunContext) -> None:
             for key, members in grouped.groupby("group_key", sort=True)
         }
         ids = assign_stable_ids(new_groups, previous_groups(spark, ctx))
-        found["group_id"] = found["group_key"].map(ids)
+        found["group_id"] = [
+            ids.get(key) if isinstance(key, str) else None for key in found["group_key"]
+        ]
 
         soc = (
             io.read_table(spark, ctx.warehouse, Tables.SOC_GROUPS)

@@ -30,6 +30,13 @@ EXPORTED = (
     Tables.HARM_CRIMES,
     Tables.NOMINAL_HARM,
     Tables.GROUP_HARM,
+    Tables.SAFEGUARDING_FLAGS,
+    Tables.SAFEGUARDING_LIST,
+    Tables.MISSING_PERSONS,
+    Tables.DISPROPORTIONALITY,
+    Tables.CENTRALITY,
+    Tables.GROUP_PRIORITY,
+    Tables.DISMANTLING,
 )
 
 

@@ -26,11 +26,11 @@ from clnet_spark.safeguarding.flags import SafeguardingConfig
 
 log = logging.getLogger(__name__)
 
-SAFEGUARDING_FLAGS: Final = "safeguarding_flags"
-SAFEGUARDING_LIST: Final = "safeguarding_list"
-MISSING_PERSONS: Final = "missing_persons"
-DISPROPORTIONALITY: Final = "disproportionality"
-"""Delta table names written by this stage (to join :class:`clnet_spark.columns.Tables`)."""
+SAFEGUARDING_FLAGS: Final = Tables.SAFEGUARDING_FLAGS
+SAFEGUARDING_LIST: Final = Tables.SAFEGUARDING_LIST
+MISSING_PERSONS: Final = Tables.MISSING_PERSONS
+DISPROPORTIONALITY: Final = Tables.DISPROPORTIONALITY
+"""Delta table names written by this stage."""
 
 STAGE: Final = "safeguarding"
 

@@ -397,3 +397,10 @@ def test_stage_writes_one_row_per_kept_nominal(spark: SparkSession, tmp_path: Pa
     assert actual[4]["group_degree"] is None
     assert actual[4]["adversarial_degree"] == 1
     assert ctx.reports[-1].counts["edges used"] == 4
+
+
+def test_empty_network_gives_an_empty_table() -> None:
+    edges = edge_frame([])
+    actual = centrality_table([], edges, {})
+    assert list(actual.columns) == list(CENTRALITY_COLUMNS)
+    assert actual.empty

@@ -350,6 +350,7 @@ def test_group_factors_by_hand(tables: dict[str, DataFrame]) -> None:
         tables[Tables.MISSING_EPISODES],
         force_areas=ClnetConfig().force_areas,
         reference_date=REFERENCE,
+        linking_roles=ClnetConfig().network.linking_roles,
     )
     assert factors.columns == list(pr.FACTOR_TABLE_COLUMNS)
     actual = {row["group_id"]: row.asDict() for row in factors.collect()}
@@ -400,3 +401,9 @@ def test_stage_writes_group_priority(
     assert rows[0]["score"] == pytest.approx(68.4)
     assert rows[0]["weapon_terms"] == ["knife", "machete"]
     assert ctx.reports[-1].counts["groups scored"] == 3
+
+
+def test_no_groups_gives_an_empty_table() -> None:
+    actual = score_groups(three_groups().iloc[:0])
+    assert list(actual.columns) == list(pr.PRIORITY_COLUMNS)
+    assert actual.empty
