@@ -79,7 +79,15 @@ def counts_table(report: StageReport, skip: tuple[str, ...] = ()) -> Table:
     for key, value in report.counts.items():
         if key in skip:
             continue
-        shown = f"{value:,}" if isinstance(value, int) else str(value)
+        if isinstance(value, list):
+            shown = "; ".join(
+                " ".join(str(v) for v in item) if isinstance(item, tuple | list) else str(item)
+                for item in value
+            )
+        elif isinstance(value, dict):
+            shown = "; ".join(f"{k} {v}" for k, v in value.items())
+        else:
+            shown = f"{value:,}" if isinstance(value, int) else str(value)
         table.add_row(key, shown)
     return table
 
@@ -126,6 +134,10 @@ def render_summary(ctx: RunContext, exports: dict[str, object] | None = None) ->
             for row in unmapped[:20]:
                 table.add_row(*(str(v) for v in (row.values() if isinstance(row, dict) else row)))
             parts.append(table)
+    handled = {"ingest", "search", "network", "groups", "harm"}
+    for report in ctx.reports:
+        if report.stage not in handled and report.counts:
+            parts.append(counts_table(report))
     if exports:
         parts.append(f"CSV exports: {len(exports)} files under {ctx.warehouse / 'exports'}")
     return Group(*parts)
