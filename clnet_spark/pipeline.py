@@ -115,8 +115,8 @@ def run_all(
             exports = write_exports(spark, ctx.warehouse)
             report.counts["CSV files"] = len(exports)
     except Exception:
-        if not ctx.reports:  # failed before writing anything: leave the warehouse untouched
-            raise
+        if not any(report.tables for report in ctx.reports):
+            raise  # failed before writing any table: leave the warehouse untouched
         record_run(
             spark,
             ctx,

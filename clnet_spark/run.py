@@ -57,7 +57,16 @@ class RunContext:
         report = StageReport(name)
         log.info("stage %s: started (run %s)", name, self.run_id)
         start = time.perf_counter()
-        yield report
+        try:
+            yield report
+        except BaseException as exc:
+            report.seconds = time.perf_counter() - start
+            report.counts["failed"] = type(exc).__name__
+            self.reports.append(report)  # kept so the run log records what was written
+            log.error(
+                "stage %s: failed after %.1f s (%s)", name, report.seconds, type(exc).__name__
+            )
+            raise
         report.seconds = time.perf_counter() - start
         self.reports.append(report)
         log.info("stage %s: done in %.1f s, wrote %s", name, report.seconds, report.tables)
