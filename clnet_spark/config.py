@@ -74,9 +74,9 @@ Layout = Literal["auto", "simple", "cchi_2020", "ons_css"]
 class HarmConfig(_Section):
     """Harm indices (``docs/harm.md``); table paths are relative to the config file."""
 
-    cchi_table: Path = Path("harm/demo_cchi.csv")
+    cchi_table: Path = Path("harm/demo_crime_harm_days.csv")
     cchi_layout: Layout = "auto"
-    ons_table: Path = Path("harm/demo_ons_css.csv")
+    ons_table: Path = Path("harm/demo_severity_weights.csv")
     ons_layout: Layout = "auto"
     harm_roles: tuple[str, ...] = ("suspect", "offender", "charged")
     recent_years: int = Field(3, ge=1, le=100)

@@ -252,7 +252,7 @@ def test_demo_tables_map_every_code_the_demo_generator_writes() -> None:
 
 def test_demo_cchi_figures_are_the_public_cchi_values(reference: Path) -> None:
     public = load_harm_table(reference / "cchi.csv", index="cchi")
-    demo = load_harm_table(DEMO_DIR / "demo_cchi.csv", index="cchi")
+    demo = load_harm_table(DEMO_DIR / "demo_crime_harm_days.csv", index="cchi")
     assert {code: e.value for code, e in demo.entries.items()} == {
         code: public.entries[code].value for code in demo.entries
     }
@@ -260,7 +260,7 @@ def test_demo_cchi_figures_are_the_public_cchi_values(reference: Path) -> None:
 
 def test_demo_ons_figures_are_the_public_css_weights(reference: Path) -> None:
     public = load_harm_table(reference / "ons_css.csv", index="ons")
-    demo = load_harm_table(DEMO_DIR / "demo_ons_css.csv", index="ons")
+    demo = load_harm_table(DEMO_DIR / "demo_severity_weights.csv", index="ons")
     # a Home Office classification takes the lowest weight of the codes CCHI 2020 files it under
     crosswalk: dict[str, set[str]] = {}
     for row in rows_of(reference / "cchi.csv"):
