@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Final, TypeVar
+from typing import Final
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -36,17 +35,8 @@ from clnet_spark.safeguarding.stage import SAFEGUARDING_FLAGS
 
 log = logging.getLogger(__name__)
 
-CENTRALITY: Final = "centrality"
-GROUP_PRIORITY: Final = "group_priority"
-"""Delta table names written here (to join :class:`clnet_spark.columns.Tables`)."""
-
-_Section = TypeVar("_Section", bound=BaseModel)
-
-
-def _section(ctx: RunContext, name: str, default: _Section) -> _Section:
-    """``ctx.config.<name>`` when the configuration has that section, else the defaults."""
-    value = getattr(ctx.config, name, None)
-    return value if isinstance(value, type(default)) else default
+CENTRALITY: Final = Tables.CENTRALITY
+GROUP_PRIORITY: Final = Tables.GROUP_PRIORITY
 
 
 def _to_spark(spark: SparkSession, frame: pd.DataFrame, schema: str) -> DataFrame:
@@ -78,7 +68,7 @@ def run_centrality(
     StageInputError
         An input table does not exist yet.
     """
-    cfg = config if config is not None else _section(ctx, "centrality", CentralityConfig())
+    cfg = config if config is not None else ctx.config.centrality
     with ctx.stage(CENTRALITY) as report:
         vertices = sorted(
             row[0]
@@ -169,7 +159,7 @@ def run_priority(
     StageInputError
         An input table does not exist yet (the harm and safeguarding stages run first).
     """
-    cfg = config if config is not None else _section(ctx, "priority", PriorityConfig())
+    cfg = config if config is not None else ctx.config.priority
     day = _reference_date(spark, ctx, reference_date)
     with ctx.stage("priority") as report:
 

@@ -42,10 +42,6 @@ UNMAPPED_LISTED: Final = 100
 _UNMAPPED_FIELDS: Final = (scoring.CODE, scoring.N_CRIMES, scoring.CCHI_MAPPED, scoring.ONS_MAPPED)
 
 
-def _harm_config(ctx: RunContext) -> HarmConfig:
-    return ctx.config.harm
-
-
 def _describe(table: HarmTable) -> str:
     return f"{table.path} ({table.layout} layout, {table.rows} rows, {len(table.entries)} codes)"
 
@@ -78,7 +74,7 @@ def run_harm(
     StageInputError
         An input table does not exist yet.
     """
-    cfg = config if config is not None else _harm_config(ctx)
+    cfg = config if config is not None else ctx.config.harm
     cchi_table, ons_table = load_harm_tables(cfg, ctx.config.base_dir)
     with ctx.stage("harm") as report:
         records = io.read_table(spark, ctx.warehouse, Tables.RECORDS)

@@ -46,12 +46,6 @@ _NOMINAL_COLUMNS: Final = (
 """The columns of ``nominals`` this stage reads: never ``restricted``."""
 
 
-def _safeguarding_config(ctx: RunContext) -> SafeguardingConfig:
-    """``ctx.config.safeguarding`` when the configuration has that section, else the defaults."""
-    section = getattr(ctx.config, "safeguarding", None)
-    return section if isinstance(section, SafeguardingConfig) else SafeguardingConfig()
-
-
 def _read(spark: SparkSession, ctx: RunContext, name: str, *columns: str) -> DataFrame:
     return io.read_table(spark, ctx.warehouse, name).select(*columns)
 
@@ -84,7 +78,7 @@ def run_safeguarding(
     SafeguardingInputError
         An input table lacks a column (``cl_nominals`` without groups: run the groups stage).
     """
-    cfg = config if config is not None else _safeguarding_config(ctx)
+    cfg = config if config is not None else ctx.config.safeguarding
     with ctx.stage(STAGE) as report:
         kept = _read(spark, ctx, Tables.CL_NOMINALS, c.NOMINAL_ID, c.GROUP_ID, c.GROUP_KIND)
         nominals = _read(spark, ctx, Tables.NOMINALS, *_NOMINAL_COLUMNS)
