@@ -3,8 +3,11 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
 SCALE  ?= 1.0
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+IMAGE  ?= clnet:$(VERSION)
 
 .PHONY: setup jars demo test lint clean
+.PHONY: package image
 
 $(VENV)/.installed: pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON) (Python 3.11) and Java 17"; exit 1; }
@@ -28,6 +31,16 @@ test: setup
 
 lint: setup
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+# The Python environment for spark-submit --archives (deploy/submit.sh ships it).
+deploy/dist/clnet-env.tar.gz: pyproject.toml deploy/pack_env.sh $(shell find clnet_spark -name '*.py') | $(VENV)/.installed
+	PACKER=$(PY) PYTHON=$(PYTHON) bash deploy/pack_env.sh $@
+
+package: deploy/dist/clnet-env.tar.gz
+
+# The Kubernetes image of deploy/k8s/clnet-nightly.yaml (needs `make jars` first).
+image:
+	docker build -f deploy/k8s/Dockerfile -t $(IMAGE) .
 
 clean:
 	rm -rf demo spark-warehouse
