@@ -115,8 +115,9 @@ class Cluster:
 
     def leftover_jvms(self) -> list[int]:
         """Processes still running whose command line names this cluster's ports."""
-        marks = [self.master_url.removeprefix("spark://")]
-        marks += [f"127.0.0.1:{port}" for port in self.worker_ports]
+        master_port = self.master_url.rsplit(":", 1)[1]
+        marks = [f"--port {port}" for port in (master_port, *self.worker_ports)]
+        marks += [f"Worker@127.0.0.1:{port}" for port in self.worker_ports]  # executors
         left = []
         for proc in Path("/proc").iterdir():
             if not proc.name.isdigit():
@@ -155,11 +156,14 @@ def standalone_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clu
             )
         cluster.wait_for_workers()
         cluster.timings["cluster start"] = time.monotonic() - started
+        running = cluster.leftover_jvms()
         yield cluster
     finally:
         cluster.stop()
         left = cluster.leftover_jvms()
         print(f"\ncluster timings (s): {json.dumps(cluster.timings)}", file=sys.stderr)
+    # The search for leftovers must see the daemons while they run, or finding none says nothing.
+    assert len(running) >= 1 + WORKERS, running
     assert left == [], f"JVMs of the test cluster still running: {left}"
 
 

@@ -271,8 +271,19 @@ def test_airflow_dag_compiles_and_runs_the_nightly_update(
 # --- submit.sh ------------------------------------------------------------------------------
 
 
-def test_submit_script_is_valid_bash() -> None:
-    subprocess.run(["bash", "-n", str(SUBMIT)], check=True)
+@pytest.mark.parametrize("script", ["submit.sh", "pack_env.sh", "resolve_jars.sh"])
+def test_deploy_script_is_valid_bash(script: str) -> None:
+    subprocess.run(["bash", "-n", str(DEPLOY / script)], check=True)
+
+
+def test_make_package_packs_with_the_venv_python() -> None:
+    dry = subprocess.run(
+        ["make", "-n", "-s", "-B", "package"], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert dry.stdout.splitlines()[-1].split() == [
+        *("PACKER=.venv/bin/python", "PYTHON=python3.11", "bash", "deploy/pack_env.sh"),
+        "deploy/dist/clnet-env.tar.gz",
+    ]
 
 
 def run_submit(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
