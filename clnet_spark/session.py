@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from pyspark import SparkConf
+from pyspark import SparkConf, SparkContext
 from pyspark.sql import SparkSession
 
 from clnet_spark.config import REPO_ROOT, SparkConfig
@@ -44,6 +44,20 @@ def local_jars() -> list[Path]:
     return jars
 
 
+def _submitted_conf() -> SparkConf:
+    """The settings spark-submit was given (master, jars, ``--conf``); empty outside it.
+
+    A ``SparkConf`` holds the JVM's ``spark.*`` properties only once Python is connected to
+    the JVM. Under spark-submit (``PYSPARK_GATEWAY_PORT`` set) that JVM is already running
+    with the submitter's settings, so connect first; without this the session's defaults,
+    ``spark.master`` among them, would override them. Outside spark-submit no JVM is started
+    here: the builder starts it with the defaults, as driver memory is fixed at launch.
+    """
+    if "PYSPARK_GATEWAY_PORT" in os.environ:
+        SparkContext._ensure_initialized()
+    return SparkConf()
+
+
 def build_session(settings: SparkConfig, checkpoint_dir: Path | None = None) -> SparkSession:
     """Return the active SparkSession, or create one from ``settings``.
 
@@ -60,7 +74,7 @@ def build_session(settings: SparkConfig, checkpoint_dir: Path | None = None) -> 
     if active is not None:
         return active
 
-    submitted = SparkConf()  # under spark-submit this already holds the submitter's settings
+    submitted = _submitted_conf()
     builder = SparkSession.builder.appName(settings.app_name)
     defaults = {
         "spark.master": settings.master,
