@@ -28,7 +28,8 @@ out="${1:-$here/dist/clnet-env.tar.gz}"
 python="${PYTHON:-python3.11}"
 packer="${PACKER:-}"
 if [[ -z "$packer" ]]; then
-  if [[ -x "$repo/.venv/bin/python" ]]; then packer="$repo/.venv/bin/python"; else packer=python3; fi
+  packer=python3
+  if [[ -x "$repo/.venv/bin/python" ]]; then packer="$repo/.venv/bin/python"; fi
 fi
 "$packer" -c 'import venv_pack' 2>/dev/null || {
   echo "pack_env.sh: $packer has no venv-pack; install the dev extra (pip install -e '.[dev]')" >&2
@@ -53,7 +54,8 @@ cp -r "$repo/pyproject.toml" "$repo/README.md" "$repo/clnet_spark" "$src/"
 "$env_dir/bin/python" -m pip install --quiet -c "$staging/constraints.txt" ${PIP_ARGS:-} "$src"
 installed=$(date +%s)
 
-site="lib/$("$env_dir/bin/python" -c 'import sys; print(f"python{sys.version_info[0]}.{sys.version_info[1]}")')/site-packages"
+version="$("$env_dir/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+site="lib/python$version/site-packages"
 pack_args=(-p "$env_dir" -o "$out" --force --quiet --compress-level "${COMPRESS_LEVEL:-4}"
   --exclude "$site/pyspark/jars/*")
 if [[ -n "${PYTHON_PREFIX:-}" ]]; then pack_args+=(--python-prefix "$PYTHON_PREFIX"); fi

@@ -49,7 +49,10 @@ while (($#)); do
   esac
 done
 (($#)) || usage
-case "$deploy_mode" in client|cluster) ;; *) die "--deploy-mode is client or cluster, got '$deploy_mode'" ;; esac
+case "$deploy_mode" in
+  client|cluster) ;;
+  *) die "--deploy-mode is client or cluster, got '$deploy_mode'" ;;
+esac
 
 job="$1"; shift
 [[ "$job" == */* || "$job" == *.py ]] || job="jobs/$job.py"
@@ -63,7 +66,7 @@ jar_dir="${CLNET_JAR_DIR:-$here/jars/lib}"
 jars=()
 while IFS= read -r name; do
   [[ -n "$name" ]] || continue
-  [[ -f "$jar_dir/$name" ]] || die "jar $name (deploy/jars.txt) is not in $jar_dir: run \`make jars\`"
+  [[ -f "$jar_dir/$name" ]] || die "jar $name of jars.txt is not in $jar_dir: run \`make jars\`"
   jars+=("$jar_dir/$name")
 done < "$here/jars.txt"
 ((${#jars[@]})) || die "$here/jars.txt lists no jars"
