@@ -70,6 +70,8 @@ def test_every_job_file_is_documented() -> None:
     assert {"jobs/run.py", "jobs/update.py"} <= jobs
     existing = {f"jobs/{p.name}" for p in (REPO / "jobs").glob("*.py")}
     assert existing <= jobs, existing - jobs
+    for path in (REPO / "jobs").glob("*.py"):  # thin entry points: `clnet <name>`
+        assert f'main(["{path.stem}", *sys.argv[1:]])' in path.read_text(), path.name
 
 
 def test_jar_list_names_jar_files_that_are_resolved() -> None:
