@@ -16,7 +16,7 @@ from pyspark.sql import functions as F
 from clnet_spark import columns as c
 from clnet_spark import io
 from clnet_spark.columns import Tables
-from clnet_spark.lines.extract import extract_record_lines, group_line_table, line_table
+from clnet_spark.lines.extract import NUMBER, extract_record_lines, group_line_table, line_table
 from clnet_spark.run import RunContext
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def run_lines(spark: SparkSession, ctx: RunContext) -> None:
         written = io.read_table(spark, ctx.warehouse, Tables.LINES)
         totals = written.agg(
             F.count(F.lit(1)).alias("lines"),
-            F.count(F.when(F.col(c.LINE_KIND) == "number", 1)).alias("numbers"),
+            F.count(F.when(F.col(c.LINE_KIND) == NUMBER, 1)).alias("numbers"),
             F.count(F.when(F.col(c.ACTIVE), 1)).alias("active"),
         ).first()
         report.counts.update(

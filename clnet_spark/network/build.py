@@ -15,6 +15,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from clnet_spark import columns as c
+from clnet_spark.lines.extract import active_lines
 from clnet_spark.network.messages import aggregate_messages, edge
 from clnet_spark.weights import WEIGHT_TYPE, as_weight, capped_sum, round9
 
@@ -75,18 +76,13 @@ def line_links(links: DataFrame, record_lines: DataFrame, record_matches: DataFr
     ``record_lines``: source, record_id, line_id; ``record_matches``: source, record_id,
     record_weight. Output columns: line_id, nominal_id.
     """
-    identified = record_matches.where(F.col(c.RECORD_WEIGHT) > 0).select(c.SOURCE, c.RECORD_ID)
     mentions = record_lines.select(c.SOURCE, c.RECORD_ID, c.LINE_ID)
-    active = (
-        mentions.join(identified, on=[c.SOURCE, c.RECORD_ID], how="left_semi")
-        .select(c.LINE_ID)
-        .dropDuplicates()  # one row per line, however many identified records mention it
+    active_mentions = mentions.join(
+        active_lines(mentions, record_matches), on=c.LINE_ID, how="left_semi"
     )
     return (
         links.where(F.col(PAIRABLE))
-        .join(
-            mentions.join(active, on=c.LINE_ID, how="left_semi"), [c.SOURCE, c.RECORD_ID], "inner"
-        )
+        .join(active_mentions, on=[c.SOURCE, c.RECORD_ID], how="inner")
         .select(c.LINE_ID, c.NOMINAL_ID)
         .dropDuplicates()  # once per line, however many of its records link the nominal
     )
