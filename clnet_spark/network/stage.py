@@ -215,7 +215,9 @@ def run_network(spark: SparkSession, ctx: RunContext) -> None:
             }
         )
         if lines is not None:
-            report.counts["active lines"] = lines.select(c.LINE_ID).distinct().count()
+            report.counts["active lines linking nominals"] = (
+                lines.select(c.LINE_ID).distinct().count()
+            )
             report.counts["nominals on an active line"] = (
                 lines.select(c.NOMINAL_ID).distinct().count()
             )
