@@ -168,6 +168,27 @@ def search(state: _State, warehouse: Path) -> None:
 
 @cli.command()
 @warehouse_option
+@click.option(
+    "--group-lines",
+    is_flag=True,
+    help="Instead: list each group's lines (group_lines), after the groups stage.",
+)
+@pass_state
+def lines(state: _State, warehouse: Path, group_lines: bool) -> None:
+    """Stage 2b: deal lines (phone numbers, line names) in the text -> lines, record_lines."""
+    from clnet_spark.lines.stage import run_group_lines, run_lines
+    from clnet_spark.report.summary import render_summary
+
+    ctx = _context(state, warehouse)
+    if group_lines:
+        run_group_lines(_spark(state, warehouse), ctx)
+    else:
+        run_lines(_spark(state, warehouse), ctx)
+    console.print(render_summary(ctx))
+
+
+@cli.command()
+@warehouse_option
 @pass_state
 def network(state: _State, warehouse: Path) -> None:
     """Stage 3: provisional network, deepening, propagation, pruning."""

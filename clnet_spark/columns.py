@@ -79,6 +79,15 @@ CO_RECORDS: Final = "co_records"
 GROUP_ID: Final = "group_id"
 GROUP_KIND: Final = "group_kind"
 
+# --- deal lines --------------------------------------------------------------------------
+LINE_ID: Final = "line_id"
+LINE_KIND: Final = "kind"
+FIRST_SEEN: Final = "first_seen"
+LAST_SEEN: Final = "last_seen"
+RECORDS: Final = "records"
+ACTIVE: Final = "active"
+EVIDENCE_LINES: Final = "evidence_lines"
+
 
 class Tables:
     """Delta table names under the warehouse (``<warehouse>/<name>``)."""
@@ -97,6 +106,10 @@ class Tables:
     CL_GROUPS: Final = "cl_groups"
     SOC_OVERLAP: Final = "soc_overlap"
     SEARCH_GROUP_REPORT: Final = "search_group_report"
+    SEARCH_TERM_REPORT: Final = "search_term_report"
+    LINES: Final = "lines"
+    RECORD_LINES: Final = "record_lines"
+    GROUP_LINES: Final = "group_lines"
     HARM_CRIMES: Final = "harm_crimes"
     NOMINAL_HARM: Final = "nominal_harm"
     GROUP_HARM: Final = "group_harm"

@@ -17,6 +17,7 @@ from clnet_spark.columns import Tables
 from clnet_spark.groups.stage import run_groups
 from clnet_spark.harm.stage import run_harm
 from clnet_spark.ingest.stage import run_ingest
+from clnet_spark.lines.stage import run_group_lines, run_lines
 from clnet_spark.network.stage import run_network
 from clnet_spark.report.exports import write_exports
 from clnet_spark.run import RunContext
@@ -29,8 +30,10 @@ log = logging.getLogger(__name__)
 STAGES = (
     "ingest",
     "search",
+    "lines",
     "network",
     "groups",
+    "group lines",
     "harm",
     "safeguarding",
     "centrality",
@@ -96,10 +99,14 @@ def run_all(
         reference = run_ingest(spark, input_dir, ctx)
         notify("search")
         run_search(spark, ctx, catalogue)
+        notify("lines")
+        run_lines(spark, ctx)
         notify("network")
         run_network(spark, ctx)
         notify("groups")
         run_groups(spark, ctx)
+        notify("group lines")
+        run_group_lines(spark, ctx)
         notify("harm")
         run_harm(spark, ctx, reference)
         notify("safeguarding")

@@ -6,6 +6,7 @@ One run (module-scoped) serves every assertion. Scale 0.05 plants 4 county-lines
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from pyspark.sql import SparkSession
 
@@ -79,3 +80,41 @@ def test_search_group_report_follows_the_seed_pattern(demo_run) -> None:
     drug_in = sum(rows[g][0] for g in ("COCAINE", "CRACK", "HEROIN", "WEED"))
     drug_out = sum(rows[g][1] for g in ("COCAINE", "CRACK", "HEROIN", "WEED"))
     assert drug_in / (drug_in + drug_out) < 0.25
+
+
+def test_recovered_groups_list_their_own_deal_lines(spark: SparkSession, demo_run) -> None:
+    root, ctx, exports = demo_run
+    truth = root / "input" / "ground_truth"
+    planted_groups = pd.read_csv(truth / "groups.csv", dtype=str)
+    members = pd.read_csv(truth / "cl_nominals.csv", dtype=str)
+    found = io.read_table(spark, ctx.warehouse, Tables.CL_NOMINALS).select("nominal_id", "group_id")
+    found = found.toPandas().dropna()
+    group_lines = io.read_table(spark, ctx.warehouse, Tables.GROUP_LINES).toPandas()
+    lines = io.read_table(spark, ctx.warehouse, Tables.LINES).toPandas().set_index("line_id")
+    listed = 0
+    for row in planted_groups.itertuples():
+        planted_ids = set(members.loc[members["planted_group"] == row.planted_group, "nominal_id"])
+        overlap = found[found["nominal_id"].isin(planted_ids)]["group_id"].value_counts()
+        if overlap.empty or overlap.iloc[0] < len(planted_ids) / 2:
+            continue  # not recovered (the recovery score tests how many are)
+        own = set(group_lines.loc[group_lines["group_id"] == overlap.index[0], "line_id"])
+        name = "NAME:" + row.line_name.removesuffix(" line").upper()
+        assert {row.deal_line_phone, name} <= own, row.planted_group
+        assert lines.loc[row.deal_line_phone, "active"] and lines.loc[name, "active"]
+        listed += 1
+    assert listed >= 0.75 * len(planted_groups)
+    assert {"lines", "group_lines", "search_term_report"} <= set(exports)
+
+
+def test_search_term_report_agrees_with_the_group_report(spark: SparkSession, demo_run) -> None:
+    _, ctx, _ = demo_run
+    terms = io.read_table(spark, ctx.warehouse, Tables.SEARCH_TERM_REPORT).toPandas()
+    groups = io.read_table(spark, ctx.warehouse, Tables.SEARCH_GROUP_REPORT).toPandas()
+    assert (terms["matching_records"] == terms["in_network"] + terms["not_in_network"]).all()
+    by_group = terms.groupby("group")[["matching_records", "in_network"]]
+    for row in groups.itertuples():
+        # a record counts once per group but once per term: the terms' sum bounds the group
+        # from above and their largest count from below
+        assert by_group.max().loc[row.group, "matching_records"] <= row.matching_records
+        assert by_group.sum().loc[row.group, "matching_records"] >= row.matching_records
+        assert by_group.sum().loc[row.group, "in_network"] >= row.in_network

@@ -39,7 +39,7 @@ MAX_RECORD_NOMINALS: Final = 25
 LINE_WEIGHT: Final = 0.4
 THRESHOLD: Final = 0.5
 _SEPARATOR: Final = r"[ \t\r\n\-_]+"
-_PHONE: Final = re.compile(r"(?<!\d)(?:\+44 ?|\(?0)7[\d .\-()]{9,13}")
+_PHONE: Final = re.compile(r"(?<!\d)(?:(?:\+|00)44 ?(?:\(0\))?|\(?0)7[\d .\-()]{9,13}")
 
 
 def term_pattern(term: str) -> str:
@@ -64,7 +64,10 @@ def phone_numbers(text: str) -> set[str]:
     out = set()
     for match in _PHONE.findall(text):
         digits = re.sub(r"\D", "", match)
-        digits = "0" + digits[2:] if digits.startswith("44") else digits
+        for prefix in ("0044", "440", "44"):  # 0044 7..., +44 (0)7..., +44 7...
+            if digits.startswith(prefix):
+                digits = "0" + digits[len(prefix) :]
+                break
         if len(digits) == 11:
             out.add(digits)
     return out

@@ -230,6 +230,7 @@ def line_form(nickname: str, rnd: random.Random) -> str:
         f"'{nickname}' line",
         f"{nickname} deal line",
         f"{nickname} Line",
+        f"deal line {nickname}",
     )
     return forms[int(rnd.random() * len(forms))]
 
@@ -246,5 +247,7 @@ def phone_form(digits: str, rnd: random.Random) -> str:
         f"{d[:5]}.{d[5:8]}.{d[8:]}",
         f"({d[:5]}) {d[5:]}",
         f"{d[:4]} {d[4:7]} {d[7:]}",
+        f"+44 (0){d[1:5]} {d[5:]}",
+        f"0044 {d[1:5]} {d[5:]}",
     )
     return forms[int(rnd.random() * len(forms))]

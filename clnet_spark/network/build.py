@@ -15,6 +15,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from clnet_spark import columns as c
+from clnet_spark.lines.extract import active_lines
 from clnet_spark.network.messages import aggregate_messages, edge
 from clnet_spark.weights import WEIGHT_TYPE, as_weight, capped_sum, round9
 
@@ -65,22 +66,85 @@ def identified_links(links: DataFrame, record_matches: DataFrame) -> DataFrame:
     return links.join(identified, on=[c.SOURCE, c.RECORD_ID], how="inner")
 
 
-def nominal_evidence(identified: DataFrame) -> DataFrame:
-    """``x(v) = min(1, sum of w(r) over identified records linked to v)``.
+def line_links(links: DataFrame, record_lines: DataFrame, record_matches: DataFrame) -> DataFrame:
+    """One row per (active line, nominal) the line links (METHOD section 3, step 2).
+
+    A line is active when at least one identified record (``w(r) > 0``, any size) mentions
+    it. A nominal is linked to the line through any pairable record (at most
+    ``max_record_nominals`` nominals), identified or not, that mentions it; several such
+    records link it once. Input columns: ``links`` as :func:`linking_links` returns;
+    ``record_lines``: source, record_id, line_id; ``record_matches``: source, record_id,
+    record_weight. Output columns: line_id, nominal_id.
+    """
+    mentions = record_lines.select(c.SOURCE, c.RECORD_ID, c.LINE_ID)
+    active_mentions = mentions.join(
+        active_lines(mentions, record_matches), on=c.LINE_ID, how="left_semi"
+    )
+    return (
+        links.where(F.col(PAIRABLE))
+        .join(active_mentions, on=[c.SOURCE, c.RECORD_ID], how="inner")
+        .select(c.LINE_ID, c.NOMINAL_ID)
+        .dropDuplicates()  # once per line, however many of its records link the nominal
+    )
+
+
+_AMOUNT = "_amount"
+
+
+def _record_contributions(frame: DataFrame, key: list[str]) -> DataFrame:
+    return frame.select(
+        *key,
+        F.col(c.RECORD_WEIGHT).cast(WEIGHT_TYPE).alias(_AMOUNT),
+        F.col(RECORD_KEY),
+        F.col(c.MATCHED_GROUPS),
+        F.lit(None).cast("string").alias(c.LINE_ID),
+    )
+
+
+def _line_contributions(frame: DataFrame, key: list[str], line_weight: float) -> DataFrame:
+    return frame.select(
+        *key,
+        as_weight(line_weight).alias(_AMOUNT),
+        F.lit(None).cast("string").alias(RECORD_KEY),
+        F.lit(None).cast("array<string>").alias(c.MATCHED_GROUPS),
+        F.col(c.LINE_ID),
+    )
+
+
+def _capped_evidence(contributions: DataFrame, key: list[str]) -> DataFrame:
+    """Capped sum of the contributions per ``key``, with the records, groups and lines."""
+    return contributions.groupBy(*key).agg(
+        capped_sum(F.col(_AMOUNT)).alias("_capped"),
+        F.array_sort(F.collect_set(RECORD_KEY)).alias(c.EVIDENCE_RECORDS),
+        F.array_sort(F.array_distinct(F.flatten(F.collect_list(c.MATCHED_GROUPS)))).alias(
+            c.EVIDENCE_GROUPS
+        ),
+        F.array_sort(F.collect_set(c.LINE_ID)).alias(c.EVIDENCE_LINES),
+    )
+
+
+def nominal_evidence(
+    identified: DataFrame, lines: DataFrame | None = None, line_weight: float = 0.0
+) -> DataFrame:
+    """``x(v) = min(1, sum of w(r) over identified records linked to v + line evidence)``.
+
+    Line evidence (``lines`` from :func:`line_links`): ``line_weight`` per active line linked
+    to ``v``, added before the cap. Without ``lines`` (or with ``line_weight`` 0) this is the
+    record evidence alone.
 
     Output columns: id, evidence, evidence_records (sorted ``source:record_id``),
-    evidence_groups (sorted search groups of those records).
+    evidence_groups (sorted search groups of those records), evidence_lines (sorted line ids).
     """
-    return (
-        identified.groupBy(c.NOMINAL_ID)
-        .agg(
-            capped_sum(F.col(c.RECORD_WEIGHT)).alias(c.EVIDENCE),
-            F.array_sort(F.collect_set(RECORD_KEY)).alias(c.EVIDENCE_RECORDS),
-            F.array_sort(F.array_distinct(F.flatten(F.collect_list(c.MATCHED_GROUPS)))).alias(
-                c.EVIDENCE_GROUPS
-            ),
-        )
-        .select(F.col(c.NOMINAL_ID).alias(c.ID), c.EVIDENCE, c.EVIDENCE_RECORDS, c.EVIDENCE_GROUPS)
+    key = [c.NOMINAL_ID]
+    contributions = _record_contributions(identified, key)
+    if lines is not None and line_weight > 0:
+        contributions = contributions.unionByName(_line_contributions(lines, key, line_weight))
+    return _capped_evidence(contributions, key).select(
+        F.col(c.NOMINAL_ID).alias(c.ID),
+        F.col("_capped").alias(c.EVIDENCE),
+        c.EVIDENCE_RECORDS,
+        c.EVIDENCE_GROUPS,
+        c.EVIDENCE_LINES,
     )
 
 
@@ -99,21 +163,42 @@ def record_pairs(links: DataFrame) -> DataFrame:
     )
 
 
-def provisional_edges(identified: DataFrame) -> DataFrame:
-    """``e(u,v) = min(1, sum of w(r) over identified records that link both)``.
+def line_pairs(lines: DataFrame) -> DataFrame:
+    """Every pair of nominals linked to the same active line, once per line, ``src < dst``.
 
-    Output columns: src, dst, edge_weight, evidence_records, evidence_groups.
+    Input columns: line_id, nominal_id (:func:`line_links`). Output columns: line_id, src, dst.
     """
+    right = lines.select(c.LINE_ID, F.col(c.NOMINAL_ID).alias(c.DST))
     return (
-        record_pairs(identified)
-        .groupBy(c.SRC, c.DST)
-        .agg(
-            capped_sum(F.col(c.RECORD_WEIGHT)).alias(c.EDGE_WEIGHT),
-            F.array_sort(F.collect_set(RECORD_KEY)).alias(c.EVIDENCE_RECORDS),
-            F.array_sort(F.array_distinct(F.flatten(F.collect_list(c.MATCHED_GROUPS)))).alias(
-                c.EVIDENCE_GROUPS
-            ),
+        lines.join(right, on=c.LINE_ID, how="inner")
+        .where(F.col(c.NOMINAL_ID) < F.col(c.DST))
+        .select(c.LINE_ID, F.col(c.NOMINAL_ID).alias(c.SRC), c.DST)
+    )
+
+
+def provisional_edges(
+    identified: DataFrame, lines: DataFrame | None = None, line_weight: float = 0.0
+) -> DataFrame:
+    """``e(u,v) = min(1, sum of w(r) over identified records that link both + line weight)``.
+
+    Line weight (``lines`` from :func:`line_links`): ``line_weight`` per active line that
+    links both ``u`` and ``v``, added before the cap.
+
+    Output columns: src, dst, edge_weight, evidence_records, evidence_groups, evidence_lines.
+    """
+    key = [c.SRC, c.DST]
+    contributions = _record_contributions(record_pairs(identified), key)
+    if lines is not None and line_weight > 0:
+        contributions = contributions.unionByName(
+            _line_contributions(line_pairs(lines), key, line_weight)
         )
+    return _capped_evidence(contributions, key).select(
+        c.SRC,
+        c.DST,
+        F.col("_capped").alias(c.EDGE_WEIGHT),
+        c.EVIDENCE_RECORDS,
+        c.EVIDENCE_GROUPS,
+        c.EVIDENCE_LINES,
     )
 
 
@@ -200,6 +285,7 @@ def network_graph(
         F.coalesce(c.EDGE_WEIGHT, as_weight(0.0)).alias(c.EDGE_WEIGHT),
         F.coalesce(c.EVIDENCE_RECORDS, empty).alias(c.EVIDENCE_RECORDS),
         F.coalesce(c.EVIDENCE_GROUPS, empty).alias(c.EVIDENCE_GROUPS),
+        F.coalesce(c.EVIDENCE_LINES, empty).alias(c.EVIDENCE_LINES),
         F.coalesce(c.CO_RECORDS, empty).alias(c.CO_RECORDS),
         F.coalesce(c.RELATIONSHIP_TYPES, empty).alias(c.RELATIONSHIP_TYPES),
         (F.coalesce(c.ADVERSARIAL_ONLY, F.lit(False)) & F.col(c.EDGE_WEIGHT).isNull()).alias(
@@ -218,6 +304,7 @@ def network_graph(
             F.coalesce(c.EVIDENCE, as_weight(0.0)).alias(c.EVIDENCE),
             F.coalesce(c.EVIDENCE_RECORDS, empty).alias(c.EVIDENCE_RECORDS),
             F.coalesce(c.EVIDENCE_GROUPS, empty).alias(c.EVIDENCE_GROUPS),
+            F.coalesce(c.EVIDENCE_LINES, empty).alias(c.EVIDENCE_LINES),
         )
     )
     return vertices, edges
@@ -298,5 +385,6 @@ def prune(vertices: DataFrame, edges: DataFrame, threshold: float) -> tuple[Data
         F.coalesce(F.col("linked"), F.lit(False)).alias("linked"),
         c.EVIDENCE_RECORDS,
         c.EVIDENCE_GROUPS,
+        c.EVIDENCE_LINES,
     )
     return kept, kept_edges

@@ -1,7 +1,10 @@
 """The network stage: ``record_matches`` + links + relationships -> ``cl_nominals``, ``cl_edges``.
 
-Also writes ``search_group_report``: per search group, the matching records in the network
-(at least one linked nominal kept) and not in it (METHOD section 8).
+Also writes ``search_group_report`` and ``search_term_report``: per search group and per
+term, the matching records in the network (at least one linked nominal kept) and not in it
+(METHOD section 8). When the lines stage has written ``record_lines``, active deal lines add
+``network.line_weight`` to the evidence of their nominals and to the edges between them
+(METHOD section 3, step 2; ``docs/lines.md``).
 """
 
 from __future__ import annotations
@@ -16,8 +19,23 @@ from clnet_spark import io
 from clnet_spark.columns import Tables
 from clnet_spark.network import build
 from clnet_spark.run import RunContext
+from clnet_spark.search.catalogue import Catalogue, load_catalogue
 
 log = logging.getLogger(__name__)
+
+
+def records_in_network(links: DataFrame, kept: DataFrame) -> DataFrame:
+    """Records with at least one linked nominal kept: source, record_id, ``_in`` (true).
+
+    ``links``: source, record_id, nominal_id (linking roles); ``kept``: id.
+    """
+    kept_ids = kept.select(F.col(c.ID).alias(c.NOMINAL_ID))
+    return (
+        links.join(kept_ids, on=c.NOMINAL_ID, how="left_semi")
+        .select(c.SOURCE, c.RECORD_ID)
+        .dropDuplicates()  # one row per record, however many of its nominals are kept
+        .withColumn("_in", F.lit(True))
+    )
 
 
 def search_group_report(record_matches: DataFrame, links: DataFrame, kept: DataFrame) -> DataFrame:
@@ -25,13 +43,7 @@ def search_group_report(record_matches: DataFrame, links: DataFrame, kept: DataF
 
     Output columns: group, matching_records, in_network, not_in_network.
     """
-    kept_ids = kept.select(F.col(c.ID).alias(c.NOMINAL_ID))
-    in_network = (
-        links.join(kept_ids, on=c.NOMINAL_ID, how="left_semi")
-        .select(c.SOURCE, c.RECORD_ID)
-        .dropDuplicates()  # one row per record, however many of its nominals are kept
-        .withColumn("_in", F.lit(True))
-    )
+    in_network = records_in_network(links, kept)
     exploded = record_matches.select(
         c.SOURCE, c.RECORD_ID, F.explode(c.MATCHED_GROUPS).alias(c.GROUP)
     )
@@ -52,6 +64,64 @@ def search_group_report(record_matches: DataFrame, links: DataFrame, kept: DataF
     )
 
 
+TERM_WEIGHTS_DDL = f"`{c.GROUP}` string, {c.TERM} string, {c.WEIGHT} decimal(12,9)"
+
+
+def term_weights(spark: SparkSession, catalogue: Catalogue) -> DataFrame:
+    """Every term of the catalogue with its group's weight: group, term, weight."""
+    rows = [
+        (group.name, term.label, group.weight) for group in catalogue.groups for term in group.terms
+    ]
+    return spark.createDataFrame(rows, TERM_WEIGHTS_DDL)
+
+
+def search_term_report(
+    record_matches: DataFrame, links: DataFrame, kept: DataFrame, weights: DataFrame
+) -> DataFrame:
+    """Matching records per search term, in and out of the network (METHOD section 8).
+
+    A record matches a term when the term is among its ``matches``; it is in the network
+    when at least one of its linked nominals is kept. Every term of ``weights`` (group, term,
+    weight: the catalogue) is listed, those matching no record with zeros; a term found in
+    ``record_matches`` but not in ``weights`` (the catalogue changed since the search) is
+    listed with a null weight.
+
+    Output columns: group, term, weight, matching_records, in_network, not_in_network;
+    sorted by group, then term.
+    """
+    in_network = records_in_network(links, kept)
+    exploded = record_matches.select(
+        c.SOURCE, c.RECORD_ID, F.explode(c.MATCHES).alias("_match")
+    ).select(
+        c.SOURCE,
+        c.RECORD_ID,
+        F.col("_match")[c.GROUP].alias(c.GROUP),
+        F.col("_match")[c.TERM].alias(c.TERM),
+    )
+    counts = (
+        exploded.join(in_network, on=[c.SOURCE, c.RECORD_ID], how="left")
+        .groupBy(c.GROUP, c.TERM)
+        .agg(
+            F.count(F.lit(1)).alias("matching_records"),
+            F.count(F.col("_in")).alias("in_network"),
+        )
+    )
+    matching = F.coalesce(F.col("matching_records"), F.lit(0).cast("long"))
+    inside = F.coalesce(F.col("in_network"), F.lit(0).cast("long"))
+    return (
+        weights.join(counts, on=[c.GROUP, c.TERM], how="full")
+        .select(
+            c.GROUP,
+            c.TERM,
+            c.WEIGHT,
+            matching.alias("matching_records"),
+            inside.alias("in_network"),
+            (matching - inside).alias("not_in_network"),
+        )
+        .orderBy(c.GROUP, c.TERM)
+    )
+
+
 def run_network(spark: SparkSession, ctx: RunContext) -> None:
     """Build, deepen, propagate and prune the network; write its tables."""
     cfg = ctx.config.network
@@ -63,8 +133,12 @@ def run_network(spark: SparkSession, ctx: RunContext) -> None:
         links = build.linking_links(record_nominals, cfg.linking_roles, cfg.max_record_nominals)
         links = links.checkpoint()
         identified = build.identified_links(links, matches)
-        evidence = build.nominal_evidence(identified).checkpoint()
-        provisional = build.provisional_edges(identified)
+        lines = None
+        if io.table_exists(spark, ctx.warehouse, Tables.RECORD_LINES):
+            record_lines = io.read_table(spark, ctx.warehouse, Tables.RECORD_LINES)
+            lines = build.line_links(links, record_lines, matches).checkpoint()
+        evidence = build.nominal_evidence(identified, lines, cfg.line_weight).checkpoint()
+        provisional = build.provisional_edges(identified, lines, cfg.line_weight)
         deepened = build.deepening_edges(
             links, relationships, evidence.select(c.ID), cfg.adversarial_types
         )
@@ -82,6 +156,7 @@ def run_network(spark: SparkSession, ctx: RunContext) -> None:
             "linked",
             c.EVIDENCE_RECORDS,
             c.EVIDENCE_GROUPS,
+            c.EVIDENCE_LINES,
         )
         report.tables[Tables.CL_NOMINALS] = io.write_table(
             nominals_out, ctx.warehouse, Tables.CL_NOMINALS, metadata=meta
@@ -93,6 +168,7 @@ def run_network(spark: SparkSession, ctx: RunContext) -> None:
             c.ADVERSARIAL_ONLY,
             c.EVIDENCE_RECORDS,
             c.EVIDENCE_GROUPS,
+            c.EVIDENCE_LINES,
             c.CO_RECORDS,
             c.RELATIONSHIP_TYPES,
         )
@@ -105,6 +181,15 @@ def run_network(spark: SparkSession, ctx: RunContext) -> None:
         )
         report.tables[Tables.SEARCH_GROUP_REPORT] = io.write_table(
             groups, ctx.warehouse, Tables.SEARCH_GROUP_REPORT, metadata=meta
+        )
+        terms = search_term_report(
+            matches,
+            links,
+            kept_table.select(F.col(c.NOMINAL_ID).alias(c.ID)),
+            term_weights(spark, load_catalogue(ctx.config.catalogue_path)),
+        )
+        report.tables[Tables.SEARCH_TERM_REPORT] = io.write_table(
+            terms, ctx.warehouse, Tables.SEARCH_TERM_REPORT, metadata=meta
         )
         sizes = vertices.agg(
             F.count(F.lit(1)).alias("deepened"),
@@ -129,6 +214,20 @@ def run_network(spark: SparkSession, ctx: RunContext) -> None:
                 "kept edges": io.read_table(spark, ctx.warehouse, Tables.CL_EDGES).count(),
             }
         )
+        if lines is not None:
+            report.counts["active lines linking nominals"] = (
+                lines.select(c.LINE_ID).distinct().count()
+            )
+            report.counts["nominals on an active line"] = (
+                lines.select(c.NOMINAL_ID).distinct().count()
+            )
+        report.counts["search terms"] = [
+            tuple(r)
+            for r in io.read_table(spark, ctx.warehouse, Tables.SEARCH_TERM_REPORT)
+            .where(F.col("matching_records") > 0)
+            .select(c.GROUP, c.TERM, "matching_records", "in_network", "not_in_network")
+            .collect()
+        ]
         report.counts["search groups"] = [
             tuple(r)
             for r in io.read_table(spark, ctx.warehouse, Tables.SEARCH_GROUP_REPORT).collect()

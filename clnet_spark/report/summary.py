@@ -72,6 +72,16 @@ def search_group_table(report: StageReport) -> Table:
     return table
 
 
+def search_term_table(report: StageReport) -> Table:
+    """Per search term with at least one matching record: records in / not in the network."""
+    table = Table(title="Matching records in / not in the network, per search term")
+    for column in ("group", "term", "in network", "not in network", "share in"):
+        table.add_column(column, justify="left" if column in ("group", "term") else "right")
+    for group, term, _total, inside, outside in report.counts.get("search terms", []):
+        table.add_row(group, term, f"{inside:,}", f"{outside:,}", _share(inside, outside))
+    return table
+
+
 def counts_table(report: StageReport, skip: tuple[str, ...] = ()) -> Table:
     table = Table(title=f"{report.stage.capitalize()}")
     table.add_column("count")
@@ -116,8 +126,9 @@ def render_summary(ctx: RunContext, exports: dict[str, object] | None = None) ->
         parts.append(counts_table(by_stage["search"]))
     if "network" in by_stage:
         parts += [
-            counts_table(by_stage["network"], skip=("search groups",)),
+            counts_table(by_stage["network"], skip=("search groups", "search terms")),
             search_group_table(by_stage["network"]),
+            search_term_table(by_stage["network"]),
         ]
     if "groups" in by_stage:
         parts.append(counts_table(by_stage["groups"]))

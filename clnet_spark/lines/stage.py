@@ -1,0 +1,85 @@
+"""The deal-lines stage: every record's text -> ``record_lines`` and ``lines``.
+
+Runs right after search (a line is active when an identified record mentions it, so it reads
+``record_matches``); the network stage then reads both tables. After the groups stage,
+:func:`run_group_lines` writes ``group_lines``: the lines each group's members' records
+mention. Rules and known misses: ``docs/lines.md``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from clnet_spark import columns as c
+from clnet_spark import io
+from clnet_spark.columns import Tables
+from clnet_spark.lines.extract import NUMBER, extract_record_lines, group_line_table, line_table
+from clnet_spark.run import RunContext
+
+log = logging.getLogger(__name__)
+
+
+def run_lines(spark: SparkSession, ctx: RunContext) -> None:
+    """Extract the deal lines of every record; write ``record_lines`` and ``lines``."""
+    with ctx.stage("lines") as report:
+        records = io.read_table(spark, ctx.warehouse, Tables.RECORDS)
+        matches = io.read_table(spark, ctx.warehouse, Tables.RECORD_MATCHES)
+        meta = ctx.commit_metadata("lines")
+
+        found = extract_record_lines(records.select(c.SOURCE, c.RECORD_ID, c.TEXT))
+        report.tables[Tables.RECORD_LINES] = io.write_table(
+            found, ctx.warehouse, Tables.RECORD_LINES, metadata=meta
+        )
+        record_lines = io.read_table(spark, ctx.warehouse, Tables.RECORD_LINES)
+        lines = line_table(record_lines, records, matches)
+        report.tables[Tables.LINES] = io.write_table(
+            lines, ctx.warehouse, Tables.LINES, metadata=meta
+        )
+
+        written = io.read_table(spark, ctx.warehouse, Tables.LINES)
+        totals = written.agg(
+            F.count(F.lit(1)).alias("lines"),
+            F.count(F.when(F.col(c.LINE_KIND) == NUMBER, 1)).alias("numbers"),
+            F.count(F.when(F.col(c.ACTIVE), 1)).alias("active"),
+        ).first()
+        report.counts.update(
+            {
+                "records mentioning a line": record_lines.select(c.SOURCE, c.RECORD_ID)
+                .dropDuplicates()
+                .count(),
+                "lines": totals["lines"],
+                "lines: numbers": totals["numbers"],
+                "lines: names": totals["lines"] - totals["numbers"],
+                "active lines": totals["active"],
+            }
+        )
+        log.info("lines: %d lines, %d active", totals["lines"], totals["active"])
+
+
+def run_group_lines(spark: SparkSession, ctx: RunContext) -> None:
+    """Write ``group_lines`` from the groups in ``cl_nominals`` and ``record_lines``.
+
+    A member's records are those linking it through a linking role (``network.linking_roles``).
+    Does nothing (and writes nothing) when the lines stage has not run.
+    """
+    if not io.table_exists(spark, ctx.warehouse, Tables.RECORD_LINES):
+        log.info("group lines: no record_lines table; skipped")
+        return
+    with ctx.stage("group lines") as report:
+        nominals = io.read_table(spark, ctx.warehouse, Tables.CL_NOMINALS)
+        record_nominals = io.read_table(spark, ctx.warehouse, Tables.RECORD_NOMINALS).where(
+            F.col(c.ROLE).isin(*ctx.config.network.linking_roles)
+        )
+        record_lines = io.read_table(spark, ctx.warehouse, Tables.RECORD_LINES)
+        table = group_line_table(
+            nominals.select(c.NOMINAL_ID, c.GROUP_ID), record_nominals, record_lines
+        )
+        report.tables[Tables.GROUP_LINES] = io.write_table(
+            table, ctx.warehouse, Tables.GROUP_LINES, metadata=ctx.commit_metadata("group lines")
+        )
+        written = io.read_table(spark, ctx.warehouse, Tables.GROUP_LINES)
+        report.counts["groups with a line"] = written.select(c.GROUP_ID).distinct().count()
+        report.counts["(group, line) pairs"] = written.count()
