@@ -26,8 +26,8 @@ from clnet_spark.analysis.dismantling import (
 from clnet_spark.columns import DST, NOMINAL_ID, SRC, WEIGHT
 from clnet_spark.errors import InputContractError
 from clnet_spark.groups.stable_ids import assign_stable_ids
-from clnet_spark.io import write_text_atomic
 from clnet_spark.groups.walktrap import GROUP_COLUMNS, GROUP_KEY, KIND, UNLINKED, find_groups
+from clnet_spark.io import write_text_atomic
 
 logger = logging.getLogger(__name__)
 
