@@ -233,9 +233,10 @@ def publish_folder(staging: Path, target: Path) -> None:
     which ``target`` is briefly absent.
     """
     versions = staging.parent
-    if target.is_dir() and not target.is_symlink():
-        target.rename(versions / "0-unversioned")
     previous = target.resolve() if target.is_symlink() else None
+    if target.is_dir() and not target.is_symlink():
+        previous = versions / "0-unversioned"
+        target.rename(previous)
     for stale in target.parent.glob(f".{target.name}.*.link"):
         stale.unlink(missing_ok=True)  # left by a run killed between link and rename
     link = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.link")
