@@ -232,12 +232,13 @@ def after_write(what: str) -> None:
         _die(f"after writing {what}")
 
 
-def _data_files(folder: Path) -> set[Path]:
-    return {
-        p
-        for p in folder.rglob("*")
-        if p.is_file() and p.suffix in (".parquet", ".csv") and "_delta_log" not in p.parts
-    }
+def _data_files(folder: Path) -> set[str]:
+    """Data files under ``folder`` (os.walk skips folders that vanish while it looks)."""
+    found: set[str] = set()
+    for parent, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if d != "_delta_log"]
+        found.update(os.path.join(parent, f) for f in files if f.endswith((".parquet", ".csv")))
+    return found
 
 
 def before_write(folder: Path) -> None:
@@ -248,11 +249,11 @@ def before_write(folder: Path) -> None:
     """
     if _kill_point() != "during-write":
         return
-    existing = _data_files(folder) if folder.exists() else set()
+    existing = _data_files(folder)
 
     def watch() -> None:
         while True:
-            if folder.exists() and _data_files(folder) - existing:
+            if _data_files(folder) - existing:
                 _die(f"while writing {folder.name}, before its commit")
             time.sleep(0.002)
 
