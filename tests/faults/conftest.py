@@ -102,7 +102,7 @@ def run_cli(
     proc = subprocess.Popen(
         [*CLI, *args],
         cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO), **(env or {})},
+        env={**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "400", **(env or {})},
         stdout=out,
         stderr=subprocess.STDOUT,
         start_new_session=True,

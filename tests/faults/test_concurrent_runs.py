@@ -28,9 +28,8 @@ def test_one_run_wins_the_other_fails_clearly_and_nothing_is_corrupted(
     kept = io.read_table(spark, base, Tables.CL_NOMINALS).count()
     edges = io.read_table(spark, base, Tables.CL_EDGES).count()
     records = io.read_table(spark, base, Tables.RECORDS).count()
-    nominals = io.read_table(spark, base, Tables.NOMINALS).count()
     bound = kept + edges  # the pruned network: the most any driver collection may need
-    assert bound * 4 < records and bound < nominals  # far below the corpus
+    assert bound * 4 < records  # far below the corpus
 
     warehouse = tmp_path / "warehouse"
     args = ["run", "--input", str(baseline.input_dir), "--warehouse", str(warehouse)]
