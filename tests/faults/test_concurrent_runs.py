@@ -2,9 +2,9 @@
 
 Exactly one run gets the warehouse lock; the other stops at once with a message naming the
 holder, before starting Spark or touching a table. The winner runs with every driver
-collection bounded by the pruned network, a third of the records or less (``CLNET_DRIVER_ROW_LIMIT``) and a 1 MB
-``spark.driver.maxResultSize``: it completes, so nothing proportional to the records was
-collected, and its tables equal the uninterrupted baseline's.
+collection bounded by the pruned network, a third of the records or less
+(``CLNET_DRIVER_ROW_LIMIT``), and a 1 MB ``spark.driver.maxResultSize``: it completes, so
+nothing proportional to the records was collected, and its tables equal the baseline's.
 """
 
 from __future__ import annotations
