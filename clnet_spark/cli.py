@@ -36,8 +36,9 @@ def _setup_logging(verbose: bool) -> None:
 
 
 class _State:
-    def __init__(self, config: ClnetConfig) -> None:
+    def __init__(self, config: ClnetConfig, lock_timeout: float | None = None) -> None:
         self.config = config
+        self.lock_timeout = lock_timeout
 
 
 pass_state = click.make_pass_decorator(_State)
@@ -55,10 +56,16 @@ def _context(state: _State, warehouse: Path, kind: str = "full", as_of: dt.date 
     return RunContext(warehouse.resolve(), state.config, kind=kind, as_of_date=as_of)
 
 
-def _spark(state: _State, warehouse: Path):
+def _spark(state: _State, warehouse: Path, run_id: str | None = None):
+    """The session, once this process holds the warehouse lock (until the process ends)."""
+    from clnet_spark.locking import hold_until_exit
+    from clnet_spark.recovery import clean_stale_state
     from clnet_spark.session import build_session
 
-    return build_session(state.config.spark, checkpoint_dir=warehouse.resolve() / "_checkpoints")
+    hold_until_exit(warehouse.resolve(), run_id or "clnet command", state.lock_timeout)
+    spark = build_session(state.config.spark, checkpoint_dir=warehouse.resolve() / "_checkpoints")
+    clean_stale_state(spark, warehouse.resolve())
+    return spark
 
 
 @click.group()
@@ -78,13 +85,24 @@ def _spark(state: _State, warehouse: Path):
     help="Override one setting; repeatable.",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log DEBUG messages.")
+@click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=None,
+    envvar="CLNET_LOCK_TIMEOUT",
+    help="Seconds to wait for another run on the same warehouse to finish (default 0: fail).",
+)
 @click.pass_context
 def cli(
-    ctx: click.Context, config_path: Path | None, overrides: tuple[str, ...], verbose: bool
+    ctx: click.Context,
+    config_path: Path | None,
+    overrides: tuple[str, ...],
+    verbose: bool,
+    lock_timeout: float | None,
 ) -> None:
     """clnet: county-lines networks in police records (advisory intelligence)."""
     _setup_logging(verbose)
-    ctx.obj = _State(load_config(config_path, overrides))
+    ctx.obj = _State(load_config(config_path, overrides), lock_timeout)
 
 
 @cli.command()
@@ -102,8 +120,19 @@ def cli(
     default=None,
     help="Reference date (default: the latest accepted record date).",
 )
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Skip the stages an interrupted run on the same inputs completed.",
+)
 @pass_state
-def run(state: _State, input_dir: Path, warehouse: Path, as_of_date: dt.datetime | None) -> None:
+def run(
+    state: _State,
+    input_dir: Path,
+    warehouse: Path,
+    as_of_date: dt.datetime | None,
+    resume: bool = False,
+) -> None:
     """Run every stage on an export folder."""
     from rich.progress import Progress
 
@@ -111,14 +140,14 @@ def run(state: _State, input_dir: Path, warehouse: Path, as_of_date: dt.datetime
     from clnet_spark.report.summary import render_summary
 
     ctx = _context(state, warehouse, as_of=as_of_date.date() if as_of_date else None)
-    spark = _spark(state, warehouse)
+    spark = _spark(state, warehouse, run_id=ctx.run_id)
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("clnet", total=len(STAGES))
 
         def on_stage(name: str) -> None:
             progress.update(task, description=f"stage: {name}", completed=STAGES.index(name))
 
-        exports = run_all(spark, input_dir, ctx, on_stage=on_stage)
+        exports = run_all(spark, input_dir, ctx, on_stage=on_stage, resume=resume)
     console.print(render_summary(ctx, exports))
 
 

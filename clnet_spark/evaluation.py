@@ -15,6 +15,7 @@ from pyspark.sql import SparkSession
 from clnet_spark import columns as c
 from clnet_spark import io
 from clnet_spark.columns import Tables
+from clnet_spark.guard import collect_bounded
 
 
 @dataclass(frozen=True)
@@ -52,14 +53,19 @@ def score_run(spark: SparkSession, warehouse: Path, ground_truth: Path) -> Score
     planted = pd.read_csv(ground_truth / "groups.csv", dtype=str, keep_default_na=False)
     kept = {
         r[0]
-        for r in io.read_table(spark, warehouse, Tables.CL_NOMINALS).select(c.NOMINAL_ID).collect()
+        for r in collect_bounded(
+            io.read_table(spark, warehouse, Tables.CL_NOMINALS).select(c.NOMINAL_ID),
+            Tables.CL_NOMINALS,
+        )
     }
     detected = {
         r[c.GROUP_ID]: (
             frozenset(r["members"]),
             r["best_soc_group_id"] if r["soc_associated"] else "",
         )
-        for r in io.read_table(spark, warehouse, Tables.CL_GROUPS).collect()
+        for r in collect_bounded(
+            io.read_table(spark, warehouse, Tables.CL_GROUPS), Tables.CL_GROUPS
+        )
     }
     truth_ids = set(truth[c.NOMINAL_ID])
     hits = len(truth_ids & kept)

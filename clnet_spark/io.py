@@ -7,8 +7,11 @@ are read by :func:`read_input` against the input contract.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import os
 import shutil
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +19,7 @@ from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from clnet_spark import guard
 from clnet_spark.errors import InputContractError, StageInputError
 from clnet_spark.ingest.contract import TableContract
 
@@ -142,16 +146,24 @@ def write_table(
         writer = writer.partitionBy(*partition_by)
     if metadata:
         writer = writer.option("userMetadata", ";".join(f"{k}={v}" for k, v in metadata.items()))
+    guard.before_write(table_path(warehouse, name))
     writer.save(str(table_path(warehouse, name)))
     version = table_version(frame.sparkSession, warehouse, name)
     log.info("wrote %s version %d", name, version)
+    guard.after_write(name)
     return version
 
 
 def write_single_csv(frame: DataFrame, target: Path) -> None:
-    """Write ``frame`` as one CSV file with a header at ``target`` (streamed, not collected)."""
+    """Write ``frame`` as one CSV file with a header at ``target`` (streamed, not collected).
+
+    Spark writes the file in a hidden folder beside ``target`` (``.<name>.parts``), which is
+    then renamed onto ``target`` in one step: a reader sees the previous file or the complete
+    new one. A folder left by an interrupted write is removed by the next write.
+    """
     staging = target.with_name(f".{target.name}.parts")
     shutil.rmtree(staging, ignore_errors=True)
+    guard.before_write(staging)
     (
         frame.coalesce(1)
         .write.mode("overwrite")
@@ -163,3 +175,76 @@ def write_single_csv(frame: DataFrame, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     part.replace(target)
     shutil.rmtree(staging, ignore_errors=True)
+    guard.after_write(target.name)
+
+
+def fsync_folder(folder: Path) -> None:
+    """Flush a folder's entries (a rename in it) to disk, where the OS allows it."""
+    try:
+        handle = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(handle)
+    except OSError:
+        pass
+    finally:
+        os.close(handle)
+
+
+def write_text_atomic(target: Path, text: str) -> None:
+    """Write a small text file so that a reader sees the old content or the new, never half.
+
+    The text goes to a temporary name in the same folder, is flushed to disk, then renamed
+    onto ``target``.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+    with staging.open("w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    staging.replace(target)
+    fsync_folder(target.parent)
+
+
+VERSIONS_SUFFIX = ".versions"
+"""``<warehouse>/<folder>.versions/`` holds the published versions of a swapped folder."""
+
+
+def staging_folder(target: Path) -> Path:
+    """A new, empty folder to fill and then :func:`publish_folder` as ``target``."""
+    versions = target.with_name(f"_{target.name}{VERSIONS_SUFFIX}")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+    folder = versions / f"{stamp}-{uuid.uuid4().hex[:8]}"
+    folder.mkdir(parents=True)
+    return folder
+
+
+def publish_folder(staging: Path, target: Path) -> None:
+    """Make the complete folder ``staging`` visible as ``target`` in one atomic step.
+
+    ``target`` is a symbolic link to the current version under ``_<name>.versions/``; the
+    new link is made under a temporary name and renamed over it, so a reader resolving
+    ``target`` finds the previous set of files or the new one, never a mix. The previous
+    version is kept (a reader may still be reading it); older versions and unpublished
+    folders left by interrupted runs are removed. A ``target`` that is still a plain folder
+    (written before versions existed) is moved under the versions first, the one moment at
+    which ``target`` is briefly absent.
+    """
+    versions = staging.parent
+    previous = target.resolve() if target.is_symlink() else None
+    if target.is_dir() and not target.is_symlink():
+        previous = versions / "0-unversioned"
+        target.rename(previous)
+    for stale in target.parent.glob(f".{target.name}.*.link"):
+        stale.unlink(missing_ok=True)  # left by a run killed between link and rename
+    link = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.link")
+    link.symlink_to(Path(versions.name) / staging.name, target_is_directory=True)
+    link.replace(target)
+    fsync_folder(target.parent)
+    keep = {staging.resolve(), previous}
+    for old in versions.iterdir():
+        if old.resolve() not in keep:
+            shutil.rmtree(old, ignore_errors=True)
+    log.info("published %s -> %s", target, staging)

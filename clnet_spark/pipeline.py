@@ -19,6 +19,7 @@ from clnet_spark.harm.stage import run_harm
 from clnet_spark.ingest.stage import run_ingest
 from clnet_spark.lines.stage import run_group_lines, run_lines
 from clnet_spark.network.stage import run_network
+from clnet_spark.recovery import RunJournal
 from clnet_spark.report.exports import write_exports
 from clnet_spark.run import RunContext
 from clnet_spark.safeguarding.stage import run_safeguarding
@@ -86,37 +87,39 @@ def run_all(
     input_dir: Path,
     ctx: RunContext,
     on_stage: Callable[[str], None] | None = None,
+    *,
+    resume: bool = False,
 ) -> dict[str, Path]:
     """Run every stage on one export folder; return the CSV exports written.
 
-    The search catalogue is validated before any data is read.
+    The search catalogue is validated before any data is read. With ``resume``, the stages
+    an interrupted run on the same inputs completed are skipped (see
+    :mod:`clnet_spark.recovery`); the report stage always runs.
     """
     catalogue = load_catalogue(ctx.config.catalogue_path)
     notify = on_stage or (lambda _name: None)
-    reference: dt.date | None = None
+    journal = RunJournal.begin(spark, ctx, input_dir, catalogue.hash, STAGES, resume=resume)
+    reference: dt.date | None = journal.reference_date
     try:
-        notify("ingest")
-        reference = run_ingest(spark, input_dir, ctx)
-        notify("search")
-        run_search(spark, ctx, catalogue)
-        notify("lines")
-        run_lines(spark, ctx)
-        notify("network")
-        run_network(spark, ctx)
-        notify("groups")
-        run_groups(spark, ctx)
-        notify("group lines")
-        run_group_lines(spark, ctx)
-        notify("harm")
-        run_harm(spark, ctx, reference)
-        notify("safeguarding")
-        run_safeguarding(spark, ctx, reference)
-        notify("centrality")
-        run_centrality(spark, ctx)
-        notify("priority")
-        run_priority(spark, ctx, reference)
-        notify("dismantling")
-        run_dismantling(spark, ctx)
+        steps: dict[str, Callable[[], object]] = {
+            "search": lambda: run_search(spark, ctx, catalogue),
+            "lines": lambda: run_lines(spark, ctx),
+            "network": lambda: run_network(spark, ctx),
+            "groups": lambda: run_groups(spark, ctx),
+            "group lines": lambda: run_group_lines(spark, ctx),
+            "harm": lambda: run_harm(spark, ctx, reference),
+            "safeguarding": lambda: run_safeguarding(spark, ctx, reference),
+            "centrality": lambda: run_centrality(spark, ctx),
+            "priority": lambda: run_priority(spark, ctx, reference),
+            "dismantling": lambda: run_dismantling(spark, ctx),
+        }
+        if journal.pending("ingest"):
+            notify("ingest")
+            reference = run_ingest(spark, input_dir, ctx)
+        for name, step in steps.items():
+            if journal.pending(name):
+                notify(name)
+                step()
         notify("report")
         with ctx.stage("report") as report:
             exports = write_exports(spark, ctx.warehouse)

@@ -7,15 +7,19 @@ import getpass
 import logging
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from clnet_spark import guard
 from clnet_spark.config import ClnetConfig
 
 log = logging.getLogger(__name__)
+
+DRIVER_MEMORY = "driver memory peak (MB)"
+"""Each stage's count of the driver's memory high-water marks so far (see ``guard``)."""
 
 
 @dataclass
@@ -42,6 +46,8 @@ class RunContext:
     as_of_date: dt.date | None = None
     user: str = field(default_factory=getpass.getuser)
     reports: list[StageReport] = field(default_factory=list)
+    on_stage_done: list[Callable[[StageReport], None]] = field(default_factory=list)
+    """Called with each stage's report when the stage completes (the run journal)."""
 
     @property
     def run_day(self) -> dt.date:
@@ -56,6 +62,7 @@ class RunContext:
         """Time a stage and keep its report."""
         report = StageReport(name)
         log.info("stage %s: started (run %s)", name, self.run_id)
+        guard.stage_started(name)
         start = time.perf_counter()
         try:
             yield report
@@ -68,5 +75,8 @@ class RunContext:
             )
             raise
         report.seconds = time.perf_counter() - start
+        report.counts[DRIVER_MEMORY] = guard.driver_memory()
         self.reports.append(report)
         log.info("stage %s: done in %.1f s, wrote %s", name, report.seconds, report.tables)
+        for listener in self.on_stage_done:
+            listener(report)

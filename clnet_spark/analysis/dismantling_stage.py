@@ -18,6 +18,7 @@ from clnet_spark import columns as c
 from clnet_spark import io
 from clnet_spark.analysis.dismantling import dismantle
 from clnet_spark.columns import Tables
+from clnet_spark.guard import collect_bounded, to_pandas_bounded
 from clnet_spark.run import RunContext
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ def _costs(spark: SparkSession, ctx: RunContext) -> dict[str, float]:
     rows = io.read_table(spark, ctx.warehouse, Tables.SAFEGUARDING_FLAGS).select(
         c.NOMINAL_ID, "removal_cost"
     )
-    return {r[0]: float(r[1]) for r in rows.collect()}
+    return {r[0]: float(r[1]) for r in collect_bounded(rows, Tables.SAFEGUARDING_FLAGS)}
 
 
 def _harm(spark: SparkSession, ctx: RunContext) -> dict[str, float]:
@@ -45,7 +46,7 @@ def _harm(spark: SparkSession, ctx: RunContext) -> dict[str, float]:
     rows = io.read_table(spark, ctx.warehouse, Tables.NOMINAL_HARM).select(
         c.NOMINAL_ID, F.col("cchi_all").cast("double")
     )
-    return {r[0]: float(r[1] or 0.0) for r in rows.collect()}
+    return {r[0]: float(r[1] or 0.0) for r in collect_bounded(rows, Tables.NOMINAL_HARM)}
 
 
 def removal_steps(
@@ -88,8 +89,13 @@ def run_dismantling(spark: SparkSession, ctx: RunContext, target_fraction: float
     """Removal orders for every group with at least 3 members and for the whole network."""
     with ctx.stage("dismantling") as report:
         nominals = io.read_table(spark, ctx.warehouse, Tables.CL_NOMINALS)
-        edges = io.read_table(spark, ctx.warehouse, Tables.CL_EDGES).select(c.SRC, c.DST).toPandas()
-        membership = nominals.select(c.NOMINAL_ID, c.GROUP_ID).toPandas()
+        edges = to_pandas_bounded(
+            io.read_table(spark, ctx.warehouse, Tables.CL_EDGES).select(c.SRC, c.DST),
+            Tables.CL_EDGES,
+        )
+        membership = to_pandas_bounded(
+            nominals.select(c.NOMINAL_ID, c.GROUP_ID), Tables.CL_NOMINALS
+        )
         cost, harm = _costs(spark, ctx), _harm(spark, ctx)
         protected = sum(1 for value in cost.values() if math.isinf(value))
 

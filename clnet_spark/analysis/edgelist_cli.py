@@ -27,6 +27,7 @@ from clnet_spark.columns import DST, NOMINAL_ID, SRC, WEIGHT
 from clnet_spark.errors import InputContractError
 from clnet_spark.groups.stable_ids import assign_stable_ids
 from clnet_spark.groups.walktrap import GROUP_COLUMNS, GROUP_KEY, KIND, UNLINKED, find_groups
+from clnet_spark.io import write_text_atomic
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +143,7 @@ def groups_from_edge_file(
     ids = assign_stable_ids(members, {})
     found.insert(1, "group_id", [None if k is None else ids[k] for k in found[GROUP_KEY]])
     found = found.loc[:, [NOMINAL_ID, "group_id", *GROUP_COLUMNS[1:]]]
-    found.to_csv(out_csv, index=False)
+    write_text_atomic(Path(out_csv), found.to_csv(index=False))
     logger.info("%d groups of %d vertices written to %s", len(ids), len(found), out_csv)
     return found
 
@@ -167,7 +168,7 @@ def dismantle_from_edge_file(
     )
     table = result.steps.loc[:, [STEP, NOMINAL_ID, LCC_PEOPLE, LCC_FRACTION]]
     table[TARGET_REACHED] = table[LCC_PEOPLE] <= result.target_size
-    table.to_csv(out_csv, index=False)
+    write_text_atomic(Path(out_csv), table.to_csv(index=False))
     logger.info(
         "%d removals written to %s (%s to reach at most %d people, R %.4f)",
         len(table),

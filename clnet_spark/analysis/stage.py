@@ -30,6 +30,7 @@ from clnet_spark.analysis.centrality import (
 )
 from clnet_spark.analysis.priority import PriorityConfig
 from clnet_spark.columns import Tables
+from clnet_spark.guard import collect_bounded, to_pandas_bounded
 from clnet_spark.run import RunContext
 from clnet_spark.safeguarding.stage import SAFEGUARDING_FLAGS
 
@@ -72,25 +73,28 @@ def run_centrality(
     with ctx.stage(CENTRALITY) as report:
         vertices = sorted(
             row[0]
-            for row in io.read_table(spark, ctx.warehouse, Tables.CL_NOMINALS)
-            .select(c.NOMINAL_ID)
-            .collect()
+            for row in collect_bounded(
+                io.read_table(spark, ctx.warehouse, Tables.CL_NOMINALS).select(c.NOMINAL_ID),
+                Tables.CL_NOMINALS,
+            )
         )
         # Membership from cl_groups, the table of record for groups: a nominal in no group
         # is in none of its member lists, whatever its cl_nominals.group_id holds.
         group_of = {
             nominal: row[0]
-            for row in io.read_table(spark, ctx.warehouse, Tables.CL_GROUPS)
-            .select(c.GROUP_ID, pr.MEMBERS)
-            .collect()
+            for row in collect_bounded(
+                io.read_table(spark, ctx.warehouse, Tables.CL_GROUPS).select(
+                    c.GROUP_ID, pr.MEMBERS
+                ),
+                Tables.CL_GROUPS,
+            )
             for nominal in row[1]
         }
-        kept_edges = (
-            io.read_table(spark, ctx.warehouse, Tables.CL_EDGES)
-            .select(
+        kept_edges = to_pandas_bounded(
+            io.read_table(spark, ctx.warehouse, Tables.CL_EDGES).select(
                 c.SRC, c.DST, F.col(c.WEIGHT).cast("double").alias(c.WEIGHT), c.ADVERSARIAL_ONLY
-            )
-            .toPandas()
+            ),
+            Tables.CL_EDGES,
         )
         log.info(
             "collected the pruned network: %d nominals, %d edges", len(vertices), len(kept_edges)
@@ -177,7 +181,8 @@ def run_priority(
             reference_date=day,
             config=cfg,
             linking_roles=ctx.config.network.linking_roles,
-        ).toPandas()
+        )
+        factors = to_pandas_bounded(factors, "group factors (one row per group)")
         scored = pr.score_groups(factors, cfg, recent_years=ctx.config.harm.recent_years)
         report.tables[GROUP_PRIORITY] = io.write_table(
             _to_spark(spark, scored, pr.PRIORITY_SCHEMA),

@@ -19,6 +19,7 @@ from clnet_spark.columns import Tables
 from clnet_spark.groups.soc import soc_overlap
 from clnet_spark.groups.stable_ids import assign_stable_ids
 from clnet_spark.groups.walktrap import find_groups
+from clnet_spark.guard import collect_bounded, to_pandas_bounded
 from clnet_spark.run import RunContext
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ def previous_groups(spark: SparkSession, ctx: RunContext) -> dict[str, frozenset
     if not io.table_exists(spark, ctx.warehouse, Tables.CL_GROUPS):
         return {}
     rows = io.read_table(spark, ctx.warehouse, Tables.CL_GROUPS).select(c.GROUP_ID, "members")
-    return {row[0]: frozenset(row[1]) for row in rows.collect()}
+    return {row[0]: frozenset(row[1]) for row in collect_bounded(rows, Tables.CL_GROUPS)}
 
 
 def run_groups(spark: SparkSession, ctx: RunContext) -> None:
@@ -44,11 +45,14 @@ def run_groups(spark: SparkSession, ctx: RunContext) -> None:
     with ctx.stage("groups") as report:
         nominals = io.read_table(spark, ctx.warehouse, Tables.CL_NOMINALS)
         edges = io.read_table(spark, ctx.warehouse, Tables.CL_EDGES)
-        vertex_ids = sorted(r[0] for r in nominals.select(c.NOMINAL_ID).collect())
-        grouping_edges = (
-            edges.where(~F.col(c.ADVERSARIAL_ONLY))
-            .select(c.SRC, c.DST, F.col(c.WEIGHT).cast("double").alias(c.WEIGHT))
-            .toPandas()
+        vertex_ids = sorted(
+            r[0] for r in collect_bounded(nominals.select(c.NOMINAL_ID), Tables.CL_NOMINALS)
+        )
+        grouping_edges = to_pandas_bounded(
+            edges.where(~F.col(c.ADVERSARIAL_ONLY)).select(
+                c.SRC, c.DST, F.col(c.WEIGHT).cast("double").alias(c.WEIGHT)
+            ),
+            Tables.CL_EDGES,
         )
         log.info(
             "collected the pruned network: %d nominals, %d grouping edges",
@@ -66,10 +70,11 @@ def run_groups(spark: SparkSession, ctx: RunContext) -> None:
             ids.get(key) if isinstance(key, str) else None for key in found["group_key"]
         ]
 
-        soc = (
-            io.read_table(spark, ctx.warehouse, Tables.SOC_GROUPS)
-            .join(nominals.select(c.NOMINAL_ID), on=c.NOMINAL_ID, how="left_semi")
-            .toPandas()
+        soc = to_pandas_bounded(
+            io.read_table(spark, ctx.warehouse, Tables.SOC_GROUPS).join(
+                nominals.select(c.NOMINAL_ID), on=c.NOMINAL_ID, how="left_semi"
+            ),
+            "SOC memberships of kept nominals",
         )
         membership = found.loc[found["kind"] != "unlinked", ["nominal_id", "group_id"]]
         overlap = soc_overlap(membership, soc, threshold=cfg.soc.association_threshold)

@@ -18,6 +18,7 @@ from pyspark.sql import functions as F
 from clnet_spark import columns as c
 from clnet_spark import io
 from clnet_spark.columns import Tables
+from clnet_spark.guard import collect_bounded
 from clnet_spark.harm import scoring
 from clnet_spark.harm.tables import (
     CCHI,
@@ -116,7 +117,9 @@ def run_harm(
         )
         report.counts.update(_crime_counts(crimes, "crimes"))
         report.counts.update(_crime_counts(behind, "harm crimes (behind kept nominals)"))
-        unmapped = scoring.unmapped_codes(crimes).limit(UNMAPPED_LISTED).collect()
+        unmapped = collect_bounded(
+            scoring.unmapped_codes(crimes).limit(UNMAPPED_LISTED), "unmapped offence codes"
+        )
         report.counts["unmapped offence codes (code, crimes, CCHI mapped, ONS mapped)"] = [
             tuple(row[name] for name in _UNMAPPED_FIELDS) for row in unmapped
         ]

@@ -23,6 +23,7 @@ from clnet_spark import columns as c
 from clnet_spark import io
 from clnet_spark.columns import Tables
 from clnet_spark.errors import InputContractError
+from clnet_spark.guard import collect_bounded
 from clnet_spark.ingest import contract
 from clnet_spark.ingest import transforms as t
 from clnet_spark.run import RunContext
@@ -158,11 +159,11 @@ def run_ingest(spark: SparkSession, input_dir: Path, ctx: RunContext) -> dt.date
             Tables.NOMINALS,
             metadata=meta,
         )
-        birth_issues = (
+        birth_issues = collect_bounded(
             nominals.accepted.where(F.col("_birth_date_issue").isNotNull())
             .groupBy("_birth_date_issue")
-            .count()
-            .collect()
+            .count(),
+            "birth date issues",
         )
         report.counts["birth dates set to unknown"] = {r[0]: r[1] for r in birth_issues}
 
@@ -271,12 +272,12 @@ def run_ingest(spark: SparkSession, input_dir: Path, ctx: RunContext) -> dt.date
             counts_frame, ctx.warehouse, Tables.INGEST_COUNTS, metadata=meta
         )
         report.counts["tables"] = [row.__dict__ for row in counts]
-        reasons = (
+        reasons = collect_bounded(
             io.read_table(spark, ctx.warehouse, Tables.QUARANTINE)
             .groupBy("table", "reason")
             .count()
-            .orderBy("table", "reason")
-            .collect()
+            .orderBy("table", "reason"),
+            "quarantine reasons",
         )
         report.counts["quarantine reasons"] = [tuple(r) for r in reasons]
 

@@ -17,6 +17,7 @@ from pyspark.sql import functions as F
 from clnet_spark import columns as c
 from clnet_spark import io
 from clnet_spark.columns import Tables
+from clnet_spark.guard import collect_bounded
 from clnet_spark.network import build
 from clnet_spark.run import RunContext
 from clnet_spark.search.catalogue import Catalogue, load_catalogue
@@ -230,5 +231,8 @@ def run_network(spark: SparkSession, ctx: RunContext) -> None:
         ]
         report.counts["search groups"] = [
             tuple(r)
-            for r in io.read_table(spark, ctx.warehouse, Tables.SEARCH_GROUP_REPORT).collect()
+            for r in collect_bounded(
+                io.read_table(spark, ctx.warehouse, Tables.SEARCH_GROUP_REPORT),
+                Tables.SEARCH_GROUP_REPORT,
+            )
         ]

@@ -71,8 +71,15 @@ def quarantine_summary(quarantine: DataFrame) -> DataFrame:
 
 
 def write_exports(spark: SparkSession, warehouse: Path) -> dict[str, Path]:
-    """Write the CSV exports; return table name -> file written."""
-    target = warehouse / "exports"
+    """Write the CSV exports; return table name -> file written (under ``exports/``).
+
+    The files are written into a new folder under ``_exports.versions/`` and published as
+    ``<warehouse>/exports`` in one atomic step (:func:`clnet_spark.io.publish_folder`): a
+    reader of ``exports/`` sees the previous complete set or the new one, and a run killed
+    while exporting leaves the previous set in place.
+    """
+    published = warehouse / "exports"
+    target = io.staging_folder(published)
     written: dict[str, Path] = {}
     for name in EXPORTED:
         if not io.table_exists(spark, warehouse, name):
@@ -87,5 +94,6 @@ def write_exports(spark: SparkSession, warehouse: Path) -> dict[str, Path]:
             quarantine_summary(io.read_table(spark, warehouse, Tables.QUARANTINE)), path
         )
         written["quarantine_summary"] = path
-    log.info("exported %d tables to %s", len(written), target)
-    return written
+    io.publish_folder(target, published)
+    log.info("exported %d tables to %s", len(written), published)
+    return {name: published / path.relative_to(target) for name, path in written.items()}

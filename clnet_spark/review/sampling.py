@@ -36,6 +36,7 @@ from clnet_spark import io
 from clnet_spark.columns import Tables
 from clnet_spark.config import NetworkConfig
 from clnet_spark.errors import ClnetError
+from clnet_spark.guard import collect_bounded
 from clnet_spark.network import build
 from clnet_spark.network.stage import search_group_report
 from clnet_spark.review.bounds import lower_bound_of, posterior_quantile
@@ -264,7 +265,12 @@ def write_review_sample(
     ordered = sheet.repartition(1).sortWithinPartitions(SAMPLE_RANK).select(*REVIEW_COLUMNS)
     io.write_single_csv(ordered, out_csv)
     written = min(n, size)
-    groups = [tuple(row) for row in search_group_report(matches, links, kept).collect()]
+    groups = [
+        tuple(row)
+        for row in collect_bounded(
+            search_group_report(matches, links, kept), Tables.SEARCH_GROUP_REPORT
+        )
+    ]
     log.info(
         "review sample: %d of %d %s records (seed %d) written to %s",
         written,

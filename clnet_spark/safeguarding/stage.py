@@ -20,6 +20,7 @@ from pyspark.sql import functions as F
 from clnet_spark import columns as c
 from clnet_spark import io
 from clnet_spark.columns import Tables
+from clnet_spark.guard import collect_bounded
 from clnet_spark.run import RunContext
 from clnet_spark.safeguarding import flags as sg
 from clnet_spark.safeguarding.flags import SafeguardingConfig
@@ -133,11 +134,13 @@ def run_safeguarding(
         report.counts.update(_overrides(flagged, cfg))
         report.counts["listed per local authority"] = [
             (row[sg.LOCAL_AUTHORITY], row["listed"])
-            for row in io.read_table(spark, ctx.warehouse, SAFEGUARDING_LIST)
-            .groupBy(sg.LOCAL_AUTHORITY)
-            .agg(F.count(F.lit(1)).alias("listed"))
-            .orderBy(sg.LOCAL_AUTHORITY)
-            .collect()
+            for row in collect_bounded(
+                io.read_table(spark, ctx.warehouse, SAFEGUARDING_LIST)
+                .groupBy(sg.LOCAL_AUTHORITY)
+                .agg(F.count(F.lit(1)).alias("listed"))
+                .orderBy(sg.LOCAL_AUTHORITY),
+                "listed per local authority",
+            )
         ]
         report.counts["missing episodes of kept nominals"] = io.read_table(
             spark, ctx.warehouse, MISSING_PERSONS
@@ -189,9 +192,12 @@ def _overrides(flagged: DataFrame, cfg: SafeguardingConfig) -> dict[str, object]
     protected = F.col(sg.CHILD) | F.col(c.VULNERABLE_ADULT)
     named = {
         row[c.NOMINAL_ID]: row["protected"]
-        for row in flagged.where(F.col(c.NOMINAL_ID).isin(*reasons))
-        .select(c.NOMINAL_ID, protected.alias("protected"))
-        .collect()
+        for row in collect_bounded(
+            flagged.where(F.col(c.NOMINAL_ID).isin(*reasons)).select(
+                c.NOMINAL_ID, protected.alias("protected")
+            ),
+            "safeguarding overrides",
+        )
     }
     applied, unused = [], []
     for nominal_id, reason in sorted(reasons.items()):

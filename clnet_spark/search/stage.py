@@ -10,6 +10,7 @@ from pyspark.sql import functions as F
 from clnet_spark import columns as c
 from clnet_spark import io
 from clnet_spark.columns import Tables
+from clnet_spark.guard import collect_bounded
 from clnet_spark.run import RunContext
 from clnet_spark.search.catalogue import Catalogue, load_catalogue
 from clnet_spark.search.native import match_records
@@ -37,11 +38,13 @@ def run_search(spark: SparkSession, ctx: RunContext, catalogue: Catalogue | None
         report.counts["matching records"] = written.count()
         report.counts["records per group"] = {
             row[0]: row[1]
-            for row in written.select(F.explode(c.MATCHED_GROUPS).alias("g"))
-            .groupBy("g")
-            .count()
-            .orderBy("g")
-            .collect()
+            for row in collect_bounded(
+                written.select(F.explode(c.MATCHED_GROUPS).alias("g"))
+                .groupBy("g")
+                .count()
+                .orderBy("g"),
+                "records per search group",
+            )
         }
         report.counts["catalogue hash"] = catalogue.hash
     return catalogue.hash
