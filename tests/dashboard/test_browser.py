@@ -70,10 +70,16 @@ def browser(downloads: Path) -> Iterator[webdriver.Chrome]:
         pytest.fail("browser tests need Debian's chromium and chromium-driver (see .ci/run)")
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1800"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,1800",
+    ):
         options.add_argument(arg)
     options.add_experimental_option(
-        "prefs", {"download.default_directory": str(downloads), "download.prompt_for_download": False}
+        "prefs",
+        {"download.default_directory": str(downloads), "download.prompt_for_download": False},
     )
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.execute_cdp_cmd(
@@ -144,7 +150,9 @@ def test_filter_nominals(
     expected = nominals[(nominals[c.GROUP_ID] == "G0002") & nominals["safeguarding_listed"]]
     assert 0 < len(expected) < len(nominals)
     assert _rows(browser, "nominals") == len(expected)
-    shown = {e.text for e in browser.find_elements(By.CSS_SELECTOR, "#nominals tbody td:first-child")}
+    shown = {
+        e.text for e in browser.find_elements(By.CSS_SELECTOR, "#nominals tbody td:first-child")
+    }
     assert shown == set(expected[c.NOMINAL_ID])
 
 

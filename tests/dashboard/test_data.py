@@ -43,7 +43,9 @@ def test_a_run_writing_meanwhile_does_not_mix_in(copied: Path) -> None:
     groups = before.table(Tables.CL_GROUPS)
     # Another run rewrites cl_groups with one group and fails before recording success.
     dt = DeltaTable(str(copied / Tables.CL_GROUPS))
-    write_deltalake(str(copied / Tables.CL_GROUPS), dt.to_pyarrow_table().slice(0, 1), mode="overwrite")
+    write_deltalake(
+        str(copied / Tables.CL_GROUPS), dt.to_pyarrow_table().slice(0, 1), mode="overwrite"
+    )
     newer = dt.version() + 1
     _append_run(copied, "later-failed", "failed", {Tables.CL_GROUPS: newer})
 
@@ -77,12 +79,17 @@ def test_nominals_view_has_one_row_per_cl_nominal_with_its_harm(identity_warehou
     assert view[c.WEIGHT].is_monotonic_decreasing
 
 
-def test_evidence_trail_lists_the_records_and_links_of_the_nominal(identity_warehouse: Path) -> None:
+def test_evidence_trail_lists_the_records_and_links_of_the_nominal(
+    identity_warehouse: Path,
+) -> None:
     data = load_run(identity_warehouse)
     nominal = data.nominals()[c.NOMINAL_ID].iloc[0]
     trail = data.evidence_trail(nominal)
     cl = data.table(Tables.CL_NOMINALS).set_index(c.NOMINAL_ID)
-    keys = {f"{s}:{r}" for s, r in zip(trail["records"][c.SOURCE], trail["records"][c.RECORD_ID], strict=True)}
+    keys = {
+        f"{s}:{r}"
+        for s, r in zip(trail["records"][c.SOURCE], trail["records"][c.RECORD_ID], strict=True)
+    }
     assert keys == set(cl.loc[nominal, c.EVIDENCE_RECORDS])
 
     matches = data.table(Tables.RECORD_MATCHES).set_index([c.SOURCE, c.RECORD_ID])
@@ -122,5 +129,7 @@ def test_soc_overlap_names_cl_nominals_in_no_soc_group(identity_warehouse: Path)
     data = load_run(identity_warehouse)
     best, outside = data.soc_overlap()
     cl = data.table(Tables.CL_NOMINALS)
-    assert set(outside[c.NOMINAL_ID]) == set(cl.loc[[not s for s in cl["soc_group_ids"].map(bool)], c.NOMINAL_ID])
+    assert set(outside[c.NOMINAL_ID]) == set(
+        cl.loc[[not s for s in cl["soc_group_ids"].map(bool)], c.NOMINAL_ID]
+    )
     assert sorted(best[c.GROUP_ID]) == sorted(data.table(Tables.CL_GROUPS)[c.GROUP_ID])

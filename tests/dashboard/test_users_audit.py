@@ -47,7 +47,9 @@ def test_replacing_a_user_changes_the_password(tmp_path: Path) -> None:
         ("a b", "long enough 1", "analyst", "user name"),
     ],
 )
-def test_bad_accounts_are_refused(tmp_path: Path, name: str, password: str, role: str, message: str) -> None:
+def test_bad_accounts_are_refused(
+    tmp_path: Path, name: str, password: str, role: str, message: str
+) -> None:
     with pytest.raises(ConfigError, match=message):
         add_user(tmp_path / "users.json", name, password, role)  # type: ignore[arg-type]
     assert not (tmp_path / "users.json").exists()
@@ -66,8 +68,12 @@ def test_audit_log_only_appends(tmp_path: Path) -> None:
     path = tmp_path / "audit.jsonl"
     path.write_text('{"earlier": true}\n')
     log = AuditLog(path)
-    log.append(user="ana", role="analyst", action="view_nominal", what="N1", reason=None, run_id="r")
-    log.append(user="ana", role="analyst", action="export", what="cl_groups.csv", reason="why", run_id="r")
+    log.append(
+        user="ana", role="analyst", action="view_nominal", what="N1", reason=None, run_id="r"
+    )
+    log.append(
+        user="ana", role="analyst", action="export", what="cl_groups.csv", reason="why", run_id="r"
+    )
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert lines[0] == {"earlier": True}
     assert [(e["action"], e["what"], e["reason"]) for e in lines[1:]] == [
