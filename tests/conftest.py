@@ -41,7 +41,8 @@ def shared_dir() -> Path:
 def demo_outputs(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Warehouse of one pipeline run on a tiny demo corpus (scale 0.02, seed 7), made once.
 
-    Read-only for tests: a test that changes tables copies the warehouse first.
+    Tests that change a table copy the warehouse first; the dashboard tests add the restricted
+    ``nominal_identity`` table when the pipeline writes none.
     """
     from clnet_spark.config import load_config
     from clnet_spark.demo import write_demo_corpus

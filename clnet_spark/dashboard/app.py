@@ -170,7 +170,13 @@ def create_app(settings: DashboardSettings, data: RunData | None = None) -> Flas
     @app.context_processor
     def _common() -> dict[str, Any]:
         account = current_user.account if current_user.is_authenticated else None
-        return {"advisory": ADVISORY, "nav": NAV, "run": run.run, "account": account}
+        return {
+            "advisory": ADVISORY,
+            "nav": NAV,
+            "run": run.run,
+            "account": account,
+            "unpinned": sorted(run.unpinned),
+        }
 
     @app.after_request
     def _headers(response: Any) -> Any:
@@ -250,6 +256,7 @@ def create_app(settings: DashboardSettings, data: RunData | None = None) -> Flas
         if flag in FLAG_COLUMNS:
             frame = frame[frame[flag].fillna(False).astype(bool)]
         frame = frame[frame[c.WEIGHT] >= min_weight]
+        record("view_list", f"nominals ({len(frame)} shown)", None)
         groups = sorted(run.table(Tables.CL_GROUPS)[c.GROUP_ID])
         return page(
             "nominals.html",
@@ -501,6 +508,7 @@ def create_app(settings: DashboardSettings, data: RunData | None = None) -> Flas
             ]
         ).sort_values(["local_authority", c.NOMINAL_ID])
         counts = frame.groupby("local_authority").size().rename("nominals").reset_index()
+        record("view_list", f"safeguarding {chosen or 'all'} ({len(frame)} shown)", None)
         return page(
             "safeguarding.html",
             title="Safeguarding list by local authority",

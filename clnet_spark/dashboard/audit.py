@@ -28,8 +28,9 @@ class AuditLog:
     """Append-only JSON-lines audit log.
 
     Each line: ``at`` (UTC ISO time), ``user``, ``role``, ``action`` (``sign_in``, ``sign_out``,
-    ``view_nominal``, ``view_group``, ``export``), ``what`` (a pseudonymous id or an export
-    name), ``reason`` (what the user typed, or null) and ``run_id``.
+    ``view_nominal``, ``view_group``, ``view_list``, ``export``), ``what`` (a pseudonymous id,
+    a list with its row count, or an export name), ``reason`` (what the user typed, or null)
+    and ``run_id``.
 
     Raises
     ------

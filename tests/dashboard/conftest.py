@@ -15,7 +15,7 @@ from pyspark.sql import functions as F
 from clnet_spark import columns as c
 from clnet_spark.columns import Tables
 from clnet_spark.dashboard.app import DashboardSettings, create_app
-from clnet_spark.dashboard.data import NOMINAL_IDENTITY
+from clnet_spark.dashboard.data import NOMINAL_IDENTITY, RunData, load_run
 from clnet_spark.dashboard.users import add_user
 
 PASSWORDS = {"ana": "analyst-secret-1", "off": "officer-secret-1"}
@@ -57,8 +57,11 @@ def users_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def make_app(warehouse: Path, users_file: Path, audit_log: Path) -> Flask:
-    app = create_app(DashboardSettings(warehouse, users_file, audit_log, secret_key=b"test"))
+def make_app(
+    warehouse: Path, users_file: Path, audit_log: Path, data: RunData | None = None
+) -> Flask:
+    settings = DashboardSettings(warehouse, users_file, audit_log, secret_key=b"test")
+    app = create_app(settings, data)
     app.config["TESTING"] = True
     return app
 
@@ -68,9 +71,17 @@ def audit_log(tmp_path: Path) -> Path:
     return tmp_path / "audit" / "audit.jsonl"
 
 
+@pytest.fixture(scope="session")
+def identity_run(identity_warehouse: Path) -> RunData:
+    """The run's tables, read once and shared (read-only) by the app tests."""
+    return load_run(identity_warehouse)
+
+
 @pytest.fixture
-def app(identity_warehouse: Path, users_file: Path, audit_log: Path) -> Flask:
-    return make_app(identity_warehouse, users_file, audit_log)
+def app(
+    identity_warehouse: Path, users_file: Path, audit_log: Path, identity_run: RunData
+) -> Flask:
+    return make_app(identity_warehouse, users_file, audit_log, identity_run)
 
 
 def sign_in(client: FlaskClient, name: str) -> None:

@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from clnet_spark import columns as c
 from clnet_spark.columns import Tables
 from clnet_spark.dashboard.app import ADVISORY, NOMINAL_SUMMARY
-from clnet_spark.dashboard.data import load_run
+from clnet_spark.dashboard.data import NOMINAL_IDENTITY, load_run
 
 from .conftest import make_app, sign_in
 
@@ -96,6 +96,11 @@ def test_analyst_sees_pseudonyms_only_and_officer_the_restricted_columns(
     assert name in page
     assert "<th>text</th>" in page
     assert snippet.replace("'", "&#39;").replace('"', "&#34;")[:10] in page
+    # An identity table this run did not record is read at its latest version, and said so.
+    pinned = load_run(identity_warehouse).version(NOMINAL_IDENTITY) is not None
+    assert (
+        'id="unpinned"' in page and NOMINAL_IDENTITY in page.split('id="unpinned"')[1]
+    ) != pinned
 
 
 def test_officer_is_told_when_the_identity_table_is_absent(
@@ -129,7 +134,9 @@ def test_views_of_nominals_and_groups_are_audited_with_the_reason(
     assert entries[2]["reason"] is None
 
 
-def test_nominal_filters_keep_only_matching_rows(app: Flask, identity_warehouse: Path) -> None:
+def test_nominal_filters_keep_only_matching_rows(
+    app: Flask, identity_warehouse: Path, audit_log: Path
+) -> None:
     nominals = load_run(identity_warehouse).nominals()
     expected = nominals[(nominals[c.GROUP_ID] == "G0001") & nominals["looked_after_child"]]
     client = app.test_client()
@@ -139,6 +146,8 @@ def test_nominal_filters_keep_only_matching_rows(app: Flask, identity_warehouse:
     table = page.split('id="nominals"')[1]
     for nominal in nominals[c.NOMINAL_ID]:
         assert (f">{nominal}</a>" in table) == (nominal in set(expected[c.NOMINAL_ID])), nominal
+    listed = _audit(audit_log)[-1]
+    assert (listed["action"], listed["what"]) == ("view_list", f"nominals ({len(expected)} shown)")
 
 
 def test_csv_and_excel_exports_read_back_and_are_audited(

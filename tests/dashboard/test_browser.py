@@ -26,7 +26,7 @@ from waitress import create_server
 from clnet_spark import columns as c
 from clnet_spark.columns import Tables
 from clnet_spark.dashboard.app import ADVISORY, NAV
-from clnet_spark.dashboard.data import load_run
+from clnet_spark.dashboard.data import RunData, load_run
 
 from .conftest import PASSWORDS, make_app
 
@@ -48,10 +48,11 @@ def audit_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def base_url(identity_warehouse: Path, users_file: Path, audit_file: Path) -> Iterator[str]:
-    server = create_server(
-        make_app(identity_warehouse, users_file, audit_file), host="127.0.0.1", port=0, threads=4
-    )
+def base_url(
+    identity_warehouse: Path, users_file: Path, audit_file: Path, identity_run: RunData
+) -> Iterator[str]:
+    app = make_app(identity_warehouse, users_file, audit_file, identity_run)
+    server = create_server(app, host="127.0.0.1", port=0, threads=4)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.effective_port}"
