@@ -336,6 +336,81 @@ def demo(ctx: click.Context, workdir: Path, scale: float, seed: int) -> None:
     console.print(table)
 
 
+@cli.group(invoke_without_command=True)
+@click.option(
+    "--warehouse",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Folder holding the Delta tables of the pipeline.",
+)
+@click.option("--run-id", default=None, help="Run to show (default: the newest that succeeded).")
+@click.option(
+    "--users",
+    "users_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="CLNET_DASHBOARD_USERS",
+    default=Path("~/.config/clnet/dashboard_users.json"),
+    show_default=True,
+    help="Users file of salted password hashes (env CLNET_DASHBOARD_USERS).",
+)
+@click.option(
+    "--audit-log",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="CLNET_AUDIT_LOG",
+    default=Path("~/.local/state/clnet/dashboard_audit.jsonl"),
+    show_default=True,
+    help="Append-only audit log, outside the warehouse (env CLNET_AUDIT_LOG).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8050, show_default=True)
+@click.pass_context
+def dashboard(
+    ctx: click.Context,
+    warehouse: Path | None,
+    run_id: str | None,
+    users_file: Path,
+    audit_log: Path,
+    host: str,
+    port: int,
+) -> None:
+    """Serve the analyst dashboard on the outputs of one run (sign-in required)."""
+    ctx.ensure_object(_State)
+    ctx.meta["dashboard_users"] = users_file
+    if ctx.invoked_subcommand is not None:
+        return
+    if warehouse is None:
+        raise click.UsageError("give --warehouse (the folder the pipeline wrote)")
+    import os
+
+    from clnet_spark.dashboard.app import DashboardSettings
+    from clnet_spark.dashboard.server import serve
+
+    secret = os.environ.get("CLNET_DASHBOARD_SECRET")
+    settings = DashboardSettings(
+        warehouse=warehouse.resolve(),
+        users_file=users_file,
+        audit_log=audit_log,
+        run_id=run_id,
+        secret_key=secret.encode() if secret else None,
+    )
+    console.print(f"dashboard: http://{host}:{port}/ (Ctrl-C stops it)")
+    serve(settings, host=host, port=port)
+
+
+@dashboard.command("add-user")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["analyst", "officer"]), required=True)
+@click.password_option(help="Prompted (twice) when not given; never logged.")
+@click.pass_context
+def dashboard_add_user(ctx: click.Context, name: str, role: str, password: str) -> None:
+    """Add or replace a dashboard user in the users file (a salted hash, never the password)."""
+    from clnet_spark.dashboard.users import add_user
+
+    users_file: Path = ctx.meta["dashboard_users"]
+    add_user(users_file, name, password, role)  # type: ignore[arg-type]
+    console.print(f"user {name} ({role}) written to {users_file.expanduser()}")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``clnet`` command and of every job under ``jobs/``."""
     try:

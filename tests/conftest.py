@@ -35,3 +35,21 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.fail(f"{SHARED} is missing: tests read reference data from ../shared")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def demo_outputs(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Warehouse of one pipeline run on a tiny demo corpus (scale 0.02, seed 7), made once.
+
+    Tests that change a table copy the warehouse first; the dashboard tests add the restricted
+    ``nominal_identity`` table when the pipeline writes none.
+    """
+    from clnet_spark.config import load_config
+    from clnet_spark.demo import write_demo_corpus
+    from clnet_spark.pipeline import run_all
+    from clnet_spark.run import RunContext
+
+    root = tmp_path_factory.mktemp("demo_outputs")
+    write_demo_corpus(root / "input", scale=0.02, seed=7)
+    run_all(spark, root / "input", RunContext(root / "warehouse", load_config()))
+    return root / "warehouse"
