@@ -228,6 +228,9 @@ def recorded(
     run that fails before writing any table leaves the warehouse untouched (no log row).
     """
     state: dict[str, Any] = {"reference": None}
+    for key, value in ctx.config.retention.table_properties().items():
+        # Tables created by this run get the retention properties at creation.
+        spark.conf.set(f"spark.databricks.delta.properties.defaults.{key[6:]}", value)
 
     def log_run(outcome: str) -> None:
         record_run(

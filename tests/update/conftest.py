@@ -88,6 +88,7 @@ def canonical(spark: SparkSession, warehouse: Path, name: str, **read: int) -> D
     ``read`` may hold ``version=N`` to read an older version; the groups are then read at
     the version of ``cl_groups`` given as ``groups_version`` (default: the latest).
     """
+
     def load(table: str, version: int | None) -> DataFrame:
         reader = spark.read.format("delta")
         if version is not None:

@@ -22,7 +22,11 @@ def test_gold_table_after_updates_equals_a_full_run_on_the_final_data(
     actual_df = canonical(spark, history.update.warehouse, name)
     expected_df = canonical(spark, history.final.warehouse, name)
     assert_df_equality(
-        actual_df, expected_df, ignore_row_order=True, ignore_nullable=True, ignore_column_order=True
+        actual_df,
+        expected_df,
+        ignore_row_order=True,
+        ignore_nullable=True,
+        ignore_column_order=True,
     )
 
 
