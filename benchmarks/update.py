@@ -45,10 +45,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/clnet-update-bench"))
     parser.add_argument("--final", action="store_true", help="also a full run on the final data")
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE"
+    )
     args = parser.parse_args()
     shutil.rmtree(args.workdir, ignore_errors=True)
     write_demo_corpus(args.workdir / "corpus", scale=args.scale, seed=args.seed)
-    config = load_config()
+    config = load_config(overrides=tuple(args.overrides))
     spark = build_session(config.spark, checkpoint_dir=args.workdir / "_checkpoints")
     today = dt.datetime.now(dt.UTC).date()
     day = last_day(args.workdir / "corpus", today)

@@ -14,7 +14,7 @@ from pyspark.sql import SparkSession
 from clnet_spark import io
 from clnet_spark.columns import Tables
 from clnet_spark.config import load_config
-from clnet_spark.pipeline import warehouse_versions
+from clnet_spark.pipeline import input_digest, warehouse_versions
 from clnet_spark.run import RunContext, current_user
 from clnet_spark.search.catalogue import load_catalogue
 
@@ -101,3 +101,28 @@ def test_every_commit_carries_its_run_id_kind_and_user(
             assert meta["user"] == current_user(), where
             seen.add(meta["run_id"])
     assert seen == set(kinds)
+
+
+def test_the_input_digest_changes_with_any_byte_and_skips_hidden_files(tmp_path: Path) -> None:
+    (tmp_path / "crimes.csv").write_text("record_id\nC1\n")
+    (tmp_path / "_SUCCESS").write_text("")
+    (tmp_path / "ground_truth").mkdir()
+    (tmp_path / "ground_truth" / "members.csv").write_text("x\n")
+    digest, files = input_digest(tmp_path)
+    assert files == [
+        {
+            "folder": str(tmp_path),
+            "file": "crimes.csv",
+            "bytes": 13,
+            "sha256": hashlib.sha256(b"record_id\nC1\n").hexdigest(),
+        }
+    ]
+    (tmp_path / "crimes.csv").write_text("record_id\nC2\n")
+    assert input_digest(tmp_path)[0] != digest
+    assert input_digest(None) == (None, [])
+
+
+def test_commit_metadata_round_trips() -> None:
+    meta = {"run_id": "abc123", "stage": "ingest", "kind": "update", "user": "svc-clnet"}
+    assert io.parse_metadata(io.metadata_text(meta)) == meta
+    assert io.parse_metadata(None) == {}
