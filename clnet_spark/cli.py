@@ -110,8 +110,8 @@ def cli(
     "--input",
     "input_dir",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
-    required=True,
-    help="Folder of source exports.",
+    default=None,
+    help="Folder of source exports (required unless --as-of is given).",
 )
 @warehouse_option
 @click.option(
@@ -125,20 +125,46 @@ def cli(
     is_flag=True,
     help="Skip the stages an interrupted run on the same inputs completed.",
 )
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    metavar="RUN",
+    help="Recompute a past run (run id, run_log version or ISO timestamp) into --into.",
+)
+@click.option(
+    "--into",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="With --as-of: the empty warehouse the recomputed outputs are written to.",
+)
 @pass_state
 def run(
     state: _State,
-    input_dir: Path,
+    input_dir: Path | None,
     warehouse: Path,
     as_of_date: dt.datetime | None,
+    as_of: str | None,
+    into: Path | None,
     resume: bool = False,
 ) -> None:
-    """Run every stage on an export folder."""
+    """Run every stage on an export folder (or recompute a past run with --as-of)."""
     from rich.progress import Progress
 
     from clnet_spark.pipeline import STAGES, run_all
     from clnet_spark.report.summary import render_summary
 
+    if as_of is not None:
+        if into is None or input_dir is not None:
+            raise click.UsageError("--as-of reads the warehouse: give --into, not --input")
+        from clnet_spark.reproduce import run_as_of
+
+        ctx = _context(state, into, kind="as-of")
+        exports = run_as_of(_spark(state, into), warehouse.resolve(), as_of, ctx)
+        console.print(render_summary(ctx, exports))
+        return
+    if input_dir is None:
+        raise click.UsageError("give --input DIR (or --as-of RUN --into DIR)")
     ctx = _context(state, warehouse, as_of=as_of_date.date() if as_of_date else None)
     spark = _spark(state, warehouse, run_id=ctx.run_id)
     with Progress(console=console, transient=True) as progress:
@@ -149,6 +175,61 @@ def run(
 
         exports = run_all(spark, input_dir, ctx, on_stage=on_stage, resume=resume)
     console.print(render_summary(ctx, exports))
+
+
+@cli.command()
+@click.option(
+    "--input",
+    "inputs",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    required=True,
+    multiple=True,
+    help="Folder of a batch (the layout of a full export, every file optional); repeatable, "
+    "applied in the order given.",
+)
+@warehouse_option
+@pass_state
+def update(state: _State, inputs: tuple[Path, ...], warehouse: Path) -> None:
+    """Merge batches of new, changed and deleted rows, then recompute the analysis."""
+    from clnet_spark.report.summary import render_summary
+    from clnet_spark.update import run_update
+
+    ctx = _context(state, warehouse, kind="update")
+    exports = run_update(_spark(state, warehouse), list(inputs), ctx)
+    console.print(render_summary(ctx, exports))
+
+
+@cli.command()
+@warehouse_option
+@pass_state
+def rescan(state: _State, warehouse: Path) -> None:
+    """Search every record again after a catalogue change, resumably (source x year)."""
+    from clnet_spark.report.summary import render_summary
+    from clnet_spark.rescan import run_rescan
+
+    ctx = _context(state, warehouse, kind="rescan")
+    exports = run_rescan(_spark(state, warehouse), ctx)
+    if exports is None:
+        console.print("record_matches already made with the configured catalogue: nothing to do")
+        return
+    console.print(render_summary(ctx, exports))
+
+
+@cli.command()
+@click.option("--nominal", required=True, help="The person's id (pseudonym or source id).")
+@warehouse_option
+@pass_state
+def forget(state: _State, nominal: str, warehouse: Path) -> None:
+    """Delete one person from every table, recompute the analysis and VACUUM."""
+    from clnet_spark.forget import run_forget
+
+    ctx = _context(state, warehouse, kind="forget")
+    result = run_forget(_spark(state, warehouse), ctx, nominal)
+    console.print(
+        f"forgotten: {sum(result.rows.values()):,} rows deleted in "
+        f"{sum(1 for n in result.rows.values() if n)} tables; {len(result.vacuumed)} tables "
+        f"vacuumed (retention {state.config.retention.deleted_file_retention})"
+    )
 
 
 @cli.command("demo-data")

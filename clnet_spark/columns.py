@@ -121,3 +121,6 @@ class Tables:
     GROUP_PRIORITY: Final = "group_priority"
     DISMANTLING: Final = "dismantling"
     RUN_LOG: Final = "run_log"
+    GROUP_CHANGES: Final = "group_changes"
+    GROUP_ID_REGISTER: Final = "group_id_register"
+    RESCAN_PROGRESS: Final = "rescan_progress"

@@ -23,6 +23,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = REPO_ROOT / "conf" / "clnet.yaml"
 
 
+_INTERVAL = r"^interval \d+ (hours|days|weeks)$"
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -87,6 +90,24 @@ class HarmConfig(_Section):
         return tuple(v.strip().lower() for v in values)
 
 
+class RetentionConfig(_Section):
+    """How long Delta keeps what a table no longer uses (docs/operations.md, retention).
+
+    Durations are Delta intervals (``interval 7 days``). Time travel reaches back only as far
+    as ``deleted_file_retention`` once a table has been vacuumed; ``clnet forget`` vacuums.
+    """
+
+    deleted_file_retention: str = Field("interval 7 days", pattern=_INTERVAL)
+    log_retention: str = Field("interval 30 days", pattern=_INTERVAL)
+
+    def table_properties(self) -> dict[str, str]:
+        """The Delta table properties set on every table of the warehouse."""
+        return {
+            "delta.deletedFileRetentionDuration": self.deleted_file_retention,
+            "delta.logRetentionDuration": self.log_retention,
+        }
+
+
 class SparkConfig(_Section):
     master: str = "local[*]"
     app_name: str = "clnet"
@@ -116,6 +137,7 @@ class ClnetConfig(_Section):
     safeguarding: SafeguardingConfig = SafeguardingConfig()
     centrality: CentralityConfig = CentralityConfig()
     priority: PriorityConfig = PriorityConfig()
+    retention: RetentionConfig = RetentionConfig()
     spark: SparkConfig = SparkConfig()
     base_dir: Path = Field(default=REPO_ROOT / "conf", exclude=True)
 

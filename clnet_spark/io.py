@@ -12,6 +12,9 @@ import logging
 import os
 import shutil
 import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,7 +106,36 @@ def table_path(warehouse: Path, name: str) -> Path:
     return warehouse / name
 
 
+_PINS: ContextVar[Mapping[str, tuple[Path, int]] | None] = ContextVar("clnet_pins", default=None)
+
+
+@contextmanager
+def pinned_reads(pins: Mapping[str, tuple[Path, int]]) -> Iterator[None]:
+    """Read tables at recorded versions of another warehouse until they are written here.
+
+    While the context is open, :func:`read_table` and :func:`table_exists` of a table named in
+    ``pins`` (name -> (warehouse, Delta version)) see that version of that warehouse's table,
+    as long as the table does not exist in the warehouse asked for; once a stage has written
+    it there, the written table is read. Used to recompute a past run (``clnet run --as-of``)
+    into a fresh warehouse without changing any stage.
+    """
+    token = _PINS.set(dict(pins))
+    try:
+        yield
+    finally:
+        _PINS.reset(token)
+
+
+def _pinned(spark: SparkSession, warehouse: Path, name: str) -> tuple[Path, int] | None:
+    pin = (_PINS.get() or {}).get(name)
+    if pin is None or DeltaTable.isDeltaTable(spark, str(table_path(warehouse, name))):
+        return None
+    return pin
+
+
 def table_exists(spark: SparkSession, warehouse: Path, name: str) -> bool:
+    if _pinned(spark, warehouse, name) is not None:
+        return True
     return DeltaTable.isDeltaTable(spark, str(table_path(warehouse, name)))
 
 
@@ -119,6 +151,15 @@ def read_table(spark: SparkSession, warehouse: Path, name: str) -> DataFrame:
         raise StageInputError(
             f"table {name!r} does not exist in {warehouse}: run the stage that writes it first"
         )
+    pin = _pinned(spark, warehouse, name)
+    if pin is not None:
+        source, version = pin
+        log.debug("read %s at version %d of %s", name, version, source)
+        return (
+            spark.read.format("delta")
+            .option("versionAsOf", version)
+            .load(str(table_path(source, name)))
+        )
     return spark.read.format("delta").load(str(table_path(warehouse, name)))
 
 
@@ -126,6 +167,42 @@ def table_version(spark: SparkSession, warehouse: Path, name: str) -> int:
     """The latest committed version of a Delta table."""
     table = DeltaTable.forPath(spark, str(table_path(warehouse, name)))
     return int(table.history(1).select("version").first()[0])
+
+
+def metadata_text(metadata: Mapping[str, str]) -> str:
+    """Commit user metadata as ``key=value;key=value`` (parsed back by :func:`parse_metadata`)."""
+    return ";".join(f"{k}={v}" for k, v in metadata.items())
+
+
+def parse_metadata(text: str | None) -> dict[str, str]:
+    """The mapping written by :func:`metadata_text` (empty for a commit without metadata)."""
+    pairs = (item.partition("=") for item in (text or "").split(";") if item)
+    return {key: value for key, _, value in pairs}
+
+
+@contextmanager
+def commit_metadata(spark: SparkSession, metadata: Mapping[str, str]) -> Iterator[None]:
+    """Give every Delta commit made inside the context (MERGE, DELETE, VACUUM...) this metadata.
+
+    DataFrame writes take ``userMetadata`` as an option; the DeltaTable API and SQL commands
+    read the session setting instead, which is set here and restored afterwards.
+    """
+    key = "spark.databricks.delta.commitInfo.userMetadata"
+    before = spark.conf.get(key, None)
+    spark.conf.set(key, metadata_text(metadata))
+    try:
+        yield
+    finally:
+        if before is None:
+            spark.conf.unset(key)
+        else:
+            spark.conf.set(key, before)
+
+
+def last_commit_metadata(spark: SparkSession, warehouse: Path, name: str) -> dict[str, str]:
+    """The user metadata of a table's latest commit."""
+    table = DeltaTable.forPath(spark, str(table_path(warehouse, name)))
+    return parse_metadata(table.history(1).select("userMetadata").first()[0])
 
 
 def write_table(
@@ -145,12 +222,25 @@ def write_table(
     if partition_by:
         writer = writer.partitionBy(*partition_by)
     if metadata:
-        writer = writer.option("userMetadata", ";".join(f"{k}={v}" for k, v in metadata.items()))
+        writer = writer.option("userMetadata", metadata_text(metadata))
     guard.before_write(table_path(warehouse, name))
     writer.save(str(table_path(warehouse, name)))
     version = table_version(frame.sparkSession, warehouse, name)
     log.info("wrote %s version %d", name, version)
     guard.after_write(name)
+    return version
+
+
+def append_table(
+    frame: DataFrame, warehouse: Path, name: str, *, metadata: dict[str, str] | None = None
+) -> int:
+    """Append ``frame`` to a Delta table (created if missing; new columns added) in one commit."""
+    writer = frame.write.format("delta").mode("append").option("mergeSchema", "true")
+    if metadata:
+        writer = writer.option("userMetadata", metadata_text(metadata))
+    writer.save(str(table_path(warehouse, name)))
+    version = table_version(frame.sparkSession, warehouse, name)
+    log.info("appended to %s: version %d", name, version)
     return version
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import logging
+import os
+import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -34,6 +36,12 @@ class StageReport:
     """Named row counts (and small tables of counts) worth showing to an analyst."""
 
 
+def current_user() -> str:
+    """Who runs clnet: env ``CLNET_USER`` when set (a scheduler names the person or service
+    account behind it), else the operating-system user."""
+    return os.environ.get("CLNET_USER") or getpass.getuser()
+
+
 @dataclass
 class RunContext:
     """Identity and settings of one run, passed to every stage."""
@@ -44,10 +52,13 @@ class RunContext:
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     as_of_date: dt.date | None = None
-    user: str = field(default_factory=getpass.getuser)
+    user: str = field(default_factory=current_user)
+    host: str = field(default_factory=socket.gethostname)
     reports: list[StageReport] = field(default_factory=list)
     on_stage_done: list[Callable[[StageReport], None]] = field(default_factory=list)
     """Called with each stage's report when the stage completes (the run journal)."""
+    input_versions: dict[str, int] = field(default_factory=dict)
+    """Every table's Delta version when the analysis stages started (see the run log)."""
 
     @property
     def run_day(self) -> dt.date:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from fractions import Fraction
+from typing import Final
 
 from clnet_spark.errors import ClnetError
 
@@ -59,9 +61,10 @@ def assign_stable_ids(
     prefix : str
         Letters before the number (default ``"G"``).
     issued_up_to : int
-        The highest number ever issued, if the caller keeps it. The previous run's largest
-        number is used otherwise, so the number of a group that dissolved in the previous run
-        can be issued again (identifiers from older runs are not known here).
+        The highest number ever issued (the groups stage keeps it in the
+        ``group_id_register`` table, see :func:`highest_number`). Without it only the previous
+        run's largest number is known, and the number of a group that dissolved earlier could
+        be issued again.
 
     Returns
     -------
@@ -117,3 +120,93 @@ def assign_stable_ids(
         "group ids: %d kept from the previous run's %d, %d new", kept, len(previous), len(fresh)
     )
     return assigned
+
+
+def highest_number(identifiers: Iterable[str], prefix: str = "G", issued_up_to: int = 0) -> int:
+    """The largest number among ``identifiers`` and ``issued_up_to``: what to persist as the
+    next run's ``issued_up_to``, so a number is never issued twice (even for a group that
+    dissolved before the previous run)."""
+    return max([issued_up_to, *(_number(identifier, prefix) for identifier in identifiers)])
+
+
+CHANGES: Final = ("appeared", "disappeared", "merged", "split", "continued")
+"""The kinds of change between two runs' groups, in the order the report lists them."""
+
+
+@dataclass(frozen=True)
+class GroupChange:
+    """One line of the group change report (see :func:`group_changes`)."""
+
+    change: str
+    previous_id: str | None
+    group_id: str | None
+    shared: int
+    previous_size: int
+    size: int
+
+
+def group_changes(
+    previous: Mapping[str, frozenset[str]], current: Mapping[str, frozenset[str]]
+) -> list[GroupChange]:
+    """What became of the previous run's groups: the change report.
+
+    Two groups are linked when they share at least one member. Then:
+
+    - ``appeared``: a current group linked to no previous group (``previous_id`` null);
+    - ``disappeared``: a previous group linked to no current group (``group_id`` null);
+    - ``merged``: a current group linked to two or more previous groups, one line per
+      previous group (also when that previous group split as well);
+    - ``split``: a previous group linked to two or more current groups, one line per current
+      group, unless the current group is a merger (reported as ``merged``);
+    - ``continued``: a previous and a current group linked only to each other.
+
+    Whether the identifier carried over is seen by comparing ``previous_id`` and
+    ``group_id`` (METHOD section 4 decides it, by Jaccard similarity).
+
+    Parameters
+    ----------
+    previous, current
+        Identifier -> members, of the previous run and of this one.
+
+    Returns
+    -------
+    list of GroupChange
+        Sorted by change (in :data:`CHANGES` order), then identifiers.
+    """
+    holders: dict[str, set[str]] = {}
+    for identifier, members in previous.items():
+        for member in members:
+            holders.setdefault(member, set()).add(identifier)
+    links: dict[tuple[str, str], int] = {}
+    for identifier, members in current.items():
+        for member in members:
+            for before in holders.get(member, ()):
+                links[(before, identifier)] = links.get((before, identifier), 0) + 1
+    sources: dict[str, set[str]] = {}
+    targets: dict[str, set[str]] = {}
+    for before, now in links:
+        sources.setdefault(now, set()).add(before)
+        targets.setdefault(before, set()).add(now)
+
+    rows = [
+        GroupChange("appeared", None, now, 0, 0, len(members))
+        for now, members in current.items()
+        if now not in sources
+    ]
+    rows += [
+        GroupChange("disappeared", before, None, 0, len(members), 0)
+        for before, members in previous.items()
+        if before not in targets
+    ]
+    for (before, now), shared in links.items():
+        if len(sources[now]) > 1:
+            change = "merged"
+        elif len(targets[before]) > 1:
+            change = "split"
+        else:
+            change = "continued"
+        rows.append(
+            GroupChange(change, before, now, shared, len(previous[before]), len(current[now]))
+        )
+    order = {change: index for index, change in enumerate(CHANGES)}
+    return sorted(rows, key=lambda r: (order[r.change], r.previous_id or "", r.group_id or ""))

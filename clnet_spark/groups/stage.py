@@ -17,7 +17,7 @@ from clnet_spark import columns as c
 from clnet_spark import io
 from clnet_spark.columns import Tables
 from clnet_spark.groups.soc import soc_overlap
-from clnet_spark.groups.stable_ids import assign_stable_ids
+from clnet_spark.groups.stable_ids import assign_stable_ids, group_changes, highest_number
 from clnet_spark.groups.walktrap import find_groups
 from clnet_spark.guard import collect_bounded, to_pandas_bounded
 from clnet_spark.run import RunContext
@@ -37,6 +37,20 @@ def previous_groups(spark: SparkSession, ctx: RunContext) -> dict[str, frozenset
         return {}
     rows = io.read_table(spark, ctx.warehouse, Tables.CL_GROUPS).select(c.GROUP_ID, "members")
     return {row[0]: frozenset(row[1]) for row in collect_bounded(rows, Tables.CL_GROUPS)}
+
+
+GROUP_CHANGES_SCHEMA = (
+    "change string, previous_id string, group_id string, shared long, previous_size long, "
+    "size long, run_id string"
+)
+
+
+def issued_up_to(spark: SparkSession, ctx: RunContext) -> int:
+    """The highest group number ever issued in this warehouse (0 before the first run)."""
+    if not io.table_exists(spark, ctx.warehouse, Tables.GROUP_ID_REGISTER):
+        return 0
+    row = io.read_table(spark, ctx.warehouse, Tables.GROUP_ID_REGISTER).first()
+    return int(row["issued_up_to"]) if row is not None else 0
 
 
 def run_groups(spark: SparkSession, ctx: RunContext) -> None:
@@ -65,7 +79,9 @@ def run_groups(spark: SparkSession, ctx: RunContext) -> None:
             key: frozenset(members["nominal_id"])
             for key, members in grouped.groupby("group_key", sort=True)
         }
-        ids = assign_stable_ids(new_groups, previous_groups(spark, ctx))
+        previous = previous_groups(spark, ctx)
+        issued = issued_up_to(spark, ctx)
+        ids = assign_stable_ids(new_groups, previous, issued_up_to=issued)
         found["group_id"] = [
             ids.get(key) if isinstance(key, str) else None for key in found["group_key"]
         ]
@@ -120,6 +136,25 @@ def run_groups(spark: SparkSession, ctx: RunContext) -> None:
         report.tables[Tables.CL_NOMINALS] = io.write_table(
             with_groups, ctx.warehouse, Tables.CL_NOMINALS, metadata=meta
         )
+        current = {ids[key]: members for key, members in new_groups.items()}
+        changes = group_changes(previous, current)
+        report.tables[Tables.GROUP_CHANGES] = io.write_table(
+            spark.createDataFrame(
+                [(*vars(row).values(), ctx.run_id) for row in changes], GROUP_CHANGES_SCHEMA
+            ),
+            ctx.warehouse,
+            Tables.GROUP_CHANGES,
+            metadata=meta,
+        )
+        report.tables[Tables.GROUP_ID_REGISTER] = io.write_table(
+            spark.createDataFrame(
+                [(highest_number(ids.values(), issued_up_to=issued), ctx.run_id)],
+                "issued_up_to long, run_id string",
+            ),
+            ctx.warehouse,
+            Tables.GROUP_ID_REGISTER,
+            metadata=meta,
+        )
         kinds = found["kind"].value_counts().to_dict()
         report.counts.update(
             {
@@ -129,6 +164,10 @@ def run_groups(spark: SparkSession, ctx: RunContext) -> None:
                 "unlinked nominals": int(kinds.get("unlinked", 0)),
                 "groups associated with a SOC group": int(groups["soc_associated"].sum()),
                 "CL nominals in no SOC group": int(assigned["soc_ids"].map(len).eq(0).sum()),
+                "group changes since the previous run": {
+                    change: sum(1 for row in changes if row.change == change)
+                    for change in ("appeared", "disappeared", "merged", "split", "continued")
+                },
             }
         )
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import reduce
 from pathlib import Path
+from typing import Protocol
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
@@ -115,8 +116,90 @@ def _empty(spark: SparkSession, ddl: str) -> DataFrame:
     return spark.createDataFrame([], ddl)
 
 
-def run_ingest(spark: SparkSession, input_dir: Path, ctx: RunContext) -> dt.date:
+class FullSink:
+    """How a full ingest writes: every table overwritten with the accepted rows of this input.
+
+    :class:`clnet_spark.ingest.merge.MergeSink` is the other kind: it merges a batch of
+    changes into the tables instead (``clnet update``). Both receive exactly the classified
+    tables built by :func:`run_ingest`, so a batch is validated as a full export is.
+    """
+
+    batch = False
+
+    def __init__(self, spark: SparkSession, ctx: RunContext) -> None:
+        self.spark, self.ctx = spark, ctx
+        self.meta = ctx.commit_metadata("ingest")
+
+    def _write(self, frame: DataFrame, name: str, partition_by: tuple[str, ...] = ()) -> int:
+        return io.write_table(
+            frame, self.ctx.warehouse, name, partition_by=partition_by, metadata=self.meta
+        )
+
+    def nominals(self, part: _Classified | None) -> int | None:
+        assert part is not None  # must_exist in a full export
+        return self._write(_select(part.accepted, NOMINAL_COLUMNS), Tables.NOMINALS)
+
+    def records(self, parts: Sequence[_Classified]) -> int | None:
+        frames = [_select(part.accepted, RECORD_COLUMNS) for part in parts]
+        return self._write(reduce(DataFrame.unionByName, frames), Tables.RECORDS, (c.SOURCE,))
+
+    def record_nominals(self, part: _Classified | None) -> int | None:
+        assert part is not None  # must_exist in a full export
+        return self._write(_select(part.accepted, LINK_COLUMNS), Tables.RECORD_NOMINALS)
+
+    def relationships(self, part: _Classified | None) -> int | None:
+        if part is None:
+            frame = _empty(
+                self.spark,
+                "nominal_a string, nominal_b string, relationship_type string, source string, "
+                "recorded_at timestamp, updated_at timestamp",
+            )
+        else:
+            frame = _select(part.accepted, RELATIONSHIP_COLUMNS)
+        return self._write(frame, Tables.RELATIONSHIPS)
+
+    def soc_groups(self, part: _Classified | None) -> int | None:
+        if part is None:
+            frame = _empty(self.spark, "nominal_id string, soc_group_id string")
+        else:
+            frame = part.accepted.select(c.NOMINAL_ID, c.SOC_GROUP_ID)
+        return self._write(frame, Tables.SOC_GROUPS)
+
+    def quarantine(self, frame: DataFrame) -> int:
+        return self._write(frame, Tables.QUARANTINE)
+
+
+class IngestSink(Protocol):
+    """Where :func:`run_ingest` puts each classified table (see :class:`FullSink`)."""
+
+    batch: bool
+
+    def nominals(self, part: _Classified | None) -> int | None: ...
+    def records(self, parts: Sequence[_Classified]) -> int | None: ...
+    def record_nominals(self, part: _Classified | None) -> int | None: ...
+    def relationships(self, part: _Classified | None) -> int | None: ...
+    def soc_groups(self, part: _Classified | None) -> int | None: ...
+    def quarantine(self, frame: DataFrame) -> int: ...
+
+
+def _note(report_tables: dict[str, int], name: str, version: int | None) -> None:
+    if version is not None:
+        report_tables[name] = version
+
+
+def run_ingest(
+    spark: SparkSession,
+    input_dir: Path,
+    ctx: RunContext,
+    sink: IngestSink | None = None,
+    stage: str = "ingest",
+) -> dt.date:
     """Load an export folder into the warehouse; return the run's reference date.
+
+    With the default sink every table is replaced by the folder's content. With a
+    :class:`~clnet_spark.ingest.merge.MergeSink` (``clnet update``) the folder is a batch of
+    changes: every file is optional and the rows are merged into the existing tables; links
+    are then checked against the merged records and nominals.
 
     Raises
     ------
@@ -128,14 +211,23 @@ def run_ingest(spark: SparkSession, input_dir: Path, ctx: RunContext) -> dt.date
     input_dir = Path(input_dir)
     if not input_dir.is_dir():
         raise InputContractError(f"input folder {input_dir} does not exist")
+    sink = sink if sink is not None else FullSink(spark, ctx)
     earliest = cfg.ingest.earliest_year
-    with ctx.stage("ingest") as report:
+    with ctx.stage(stage) as report:
         # Read (and validate the headers of) every file before writing anything.
-        inputs = {tc.name: io.read_input(spark, input_dir, tc) for tc in contract.ALL_TABLES}
+        contracts = [
+            replace(tc, must_exist=False) if sink.batch else tc for tc in contract.ALL_TABLES
+        ]
+        inputs = {tc.name: io.read_input(spark, input_dir, tc) for tc in contracts}
         sources = [s for s in c.SOURCES if inputs[s] is not None]
-        if not sources:
+        if not sources and not sink.batch:
             raise InputContractError(
                 f"{input_dir}: none of the source files {[f'{s}.csv' for s in c.SOURCES]} exist"
+            )
+        if sink.batch and all(found is None for found in inputs.values()):
+            raise InputContractError(
+                f"{input_dir}: a batch needs at least one of "
+                f"{[f'{tc.name}.csv' for tc in contract.ALL_TABLES]}"
             )
         for name, found in inputs.items():
             if found is None:
@@ -143,29 +235,24 @@ def run_ingest(spark: SparkSession, input_dir: Path, ctx: RunContext) -> dt.date
 
         classified: list[_Classified] = []
         nominals_in = inputs["nominals"]
-        assert nominals_in is not None  # must_exist
-        nominals = _Classified(
-            "nominals",
-            nominals_in.path,
-            t.classify_nominals(
-                nominals_in.frame, nominals_in.extra_columns, ctx.run_day, earliest
-            ),
-        )
-        classified.append(nominals)
-        meta = ctx.commit_metadata("ingest")
-        report.tables[Tables.NOMINALS] = io.write_table(
-            _select(nominals.accepted, NOMINAL_COLUMNS),
-            ctx.warehouse,
-            Tables.NOMINALS,
-            metadata=meta,
-        )
-        birth_issues = collect_bounded(
-            nominals.accepted.where(F.col("_birth_date_issue").isNotNull())
-            .groupBy("_birth_date_issue")
-            .count(),
-            "birth date issues",
-        )
-        report.counts["birth dates set to unknown"] = {r[0]: r[1] for r in birth_issues}
+        nominals = None
+        if nominals_in is not None:
+            nominals = _Classified(
+                "nominals",
+                nominals_in.path,
+                t.classify_nominals(
+                    nominals_in.frame, nominals_in.extra_columns, ctx.run_day, earliest
+                ),
+            )
+            classified.append(nominals)
+            birth_issues = collect_bounded(
+                nominals.accepted.where(F.col("_birth_date_issue").isNotNull())
+                .groupBy("_birth_date_issue")
+                .count(),
+                "birth date issues",
+            )
+            report.counts["birth dates set to unknown"] = {r[0]: r[1] for r in birth_issues}
+        _note(report.tables, Tables.NOMINALS, sink.nominals(nominals))
 
         record_parts = []
         for source in sources:
@@ -177,35 +264,29 @@ def run_ingest(spark: SparkSession, input_dir: Path, ctx: RunContext) -> dt.date
                 t.classify_records(found.frame, source, found.extra_columns, ctx.run_day, earliest),
             )
             classified.append(part)
-            record_parts.append(_select(part.accepted, RECORD_COLUMNS))
-        records = reduce(DataFrame.unionByName, record_parts)
-        report.tables[Tables.RECORDS] = io.write_table(
-            records, ctx.warehouse, Tables.RECORDS, partition_by=(c.SOURCE,), metadata=meta
-        )
+            record_parts.append(part)
+        _note(report.tables, Tables.RECORDS, sink.records(record_parts))
         records = io.read_table(spark, ctx.warehouse, Tables.RECORDS)
         nominal_keys = io.read_table(spark, ctx.warehouse, Tables.NOMINALS).select(c.NOMINAL_ID)
 
         links_in = inputs["record_nominals"]
-        assert links_in is not None
-        links = _Classified(
-            "record_nominals",
-            links_in.path,
-            t.classify_record_nominals(
-                links_in.frame, records.select(c.SOURCE, c.RECORD_ID), nominal_keys
-            ),
-        )
-        classified.append(links)
-        report.tables[Tables.RECORD_NOMINALS] = io.write_table(
-            _select(links.accepted, LINK_COLUMNS),
-            ctx.warehouse,
-            Tables.RECORD_NOMINALS,
-            metadata=meta,
-        )
-        report.counts["roles counted as other"] = links.accepted.where(
-            F.col(c.ROLE_RAW).isNotNull()
-        ).count()
+        links = None
+        if links_in is not None:
+            links = _Classified(
+                "record_nominals",
+                links_in.path,
+                t.classify_record_nominals(
+                    links_in.frame, records.select(c.SOURCE, c.RECORD_ID), nominal_keys
+                ),
+            )
+            classified.append(links)
+            report.counts["roles counted as other"] = links.accepted.where(
+                F.col(c.ROLE_RAW).isNotNull()
+            ).count()
+        _note(report.tables, Tables.RECORD_NOMINALS, sink.record_nominals(links))
 
         rel_in = inputs["relationships"]
+        rels = None
         if rel_in is not None:
             rels = _Classified(
                 "relationships",
@@ -213,30 +294,18 @@ def run_ingest(spark: SparkSession, input_dir: Path, ctx: RunContext) -> dt.date
                 t.classify_relationships(rel_in.frame, nominal_keys, ctx.run_day, earliest),
             )
             classified.append(rels)
-            relationships = _select(rels.accepted, RELATIONSHIP_COLUMNS)
-        else:
-            relationships = _empty(
-                spark,
-                "nominal_a string, nominal_b string, relationship_type string, source string, "
-                "recorded_at timestamp, updated_at timestamp",
-            )
-        report.tables[Tables.RELATIONSHIPS] = io.write_table(
-            relationships, ctx.warehouse, Tables.RELATIONSHIPS, metadata=meta
-        )
+        _note(report.tables, Tables.RELATIONSHIPS, sink.relationships(rels))
 
         soc_in = inputs["soc_groups"]
+        soc = None
         if soc_in is not None:
             soc = _Classified(
                 "soc_groups", soc_in.path, t.classify_soc_groups(soc_in.frame, nominal_keys)
             )
             classified.append(soc)
-            soc_groups = soc.accepted.select(c.NOMINAL_ID, c.SOC_GROUP_ID)
-        else:
-            soc_groups = _empty(spark, "nominal_id string, soc_group_id string")
-        report.tables[Tables.SOC_GROUPS] = io.write_table(
-            soc_groups, ctx.warehouse, Tables.SOC_GROUPS, metadata=meta
-        )
+        _note(report.tables, Tables.SOC_GROUPS, sink.soc_groups(soc))
 
+        meta = ctx.commit_metadata("ingest")
         episodes = t.missing_episodes(
             records, io.read_table(spark, ctx.warehouse, Tables.RECORD_NOMINALS)
         )
@@ -247,9 +316,7 @@ def run_ingest(spark: SparkSession, input_dir: Path, ctx: RunContext) -> dt.date
         quarantine = reduce(
             DataFrame.unionByName, (part.quarantined(ctx.run_id) for part in classified)
         )
-        report.tables[Tables.QUARANTINE] = io.write_table(
-            quarantine, ctx.warehouse, Tables.QUARANTINE, metadata=meta
-        )
+        report.tables[Tables.QUARANTINE] = sink.quarantine(quarantine)
         counts = [part.counts() for part in classified]
         for part in classified:
             part.frame.unpersist()
@@ -274,6 +341,7 @@ def run_ingest(spark: SparkSession, input_dir: Path, ctx: RunContext) -> dt.date
         report.counts["tables"] = [row.__dict__ for row in counts]
         reasons = collect_bounded(
             io.read_table(spark, ctx.warehouse, Tables.QUARANTINE)
+            .where(F.col("run_id") == ctx.run_id)  # an update appends to earlier runs' rows
             .groupBy("table", "reason")
             .count()
             .orderBy("table", "reason"),

@@ -39,6 +39,7 @@ EXPORTED = (
     Tables.CL_NOMINALS,
     Tables.CL_EDGES,
     Tables.CL_GROUPS,
+    Tables.GROUP_CHANGES,
     Tables.SOC_OVERLAP,
     Tables.HARM_CRIMES,
     Tables.NOMINAL_HARM,

@@ -1,0 +1,243 @@
+"""Merging a batch of changes into the ingest tables (``clnet update``).
+
+A batch has the layout of a full export; every file is optional. :func:`run_ingest
+<clnet_spark.ingest.stage.run_ingest>` classifies it exactly as it classifies a full export and
+hands each classified table to a :class:`MergeSink`, which turns the rows into changes and
+applies them with one Delta ``MERGE`` per table:
+
+- ``records``: keyed by (source, record_id). A record in the batch replaces its previous
+  version; ``is_deleted`` removes it. Either way its previous links are removed (the batch's
+  links for it, if any, replace them) and its matches are searched again by the update.
+- ``nominals``: keyed by nominal_id; ``is_deleted`` removes the person together with their
+  links, relationships and SOC memberships.
+- ``record_nominals``: keyed by (source, record_id, nominal_id, role); a link may also be sent
+  on its own (its record unchanged), and ``is_deleted`` removes it.
+- ``relationships``: keyed by (nominal_a, nominal_b, relationship_type, source).
+- ``soc_groups``: when present, the new list replaces the previous one whole.
+- ``quarantine``: the batch's quarantined rows are appended (with this run's id).
+
+Each MERGE is one Delta commit carrying the run's commit metadata, so a reader sees a table
+either before or after the batch, never half of it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from functools import reduce
+from pathlib import Path
+
+from delta.tables import DeltaTable
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from clnet_spark import columns as c
+from clnet_spark import io
+from clnet_spark.columns import Tables
+from clnet_spark.errors import StageInputError
+from clnet_spark.ingest import transforms as t
+from clnet_spark.ingest.stage import (
+    LINK_COLUMNS,
+    NOMINAL_COLUMNS,
+    RECORD_COLUMNS,
+    RELATIONSHIP_COLUMNS,
+    _Classified,
+)
+from clnet_spark.run import RunContext
+
+log = logging.getLogger(__name__)
+
+ACTION = "_action"
+UPSERT = "upsert"
+DELETE = "delete"
+
+RECORD_KEYS = (c.SOURCE, c.RECORD_ID)
+LINK_KEYS = (c.SOURCE, c.RECORD_ID, c.NOMINAL_ID, c.ROLE)
+RELATIONSHIP_KEYS = (c.NOMINAL_A, c.NOMINAL_B, c.RELATIONSHIP_TYPE, c.SOURCE)
+
+
+def merge_changes(
+    spark: SparkSession,
+    warehouse: Path,
+    name: str,
+    changes: DataFrame,
+    keys: Sequence[str],
+    metadata: dict[str, str],
+    *,
+    partition_by: tuple[str, ...] = (),
+) -> int:
+    """Apply upserts and deletes to a Delta table in one MERGE; return the version committed.
+
+    Parameters
+    ----------
+    changes
+        The table's columns plus ``_action`` (``upsert`` or ``delete``), at most one row per
+        key. Keys are compared null-safely (``relationships.source`` may be null).
+    keys
+        The columns identifying a row of the table.
+
+    Raises
+    ------
+    StageInputError
+        ``changes`` holds two rows for one key (Delta would refuse the MERGE; the message says
+        which table).
+    """
+    columns = [col for col in changes.columns if col != ACTION]
+    if not io.table_exists(spark, warehouse, name):
+        upserts = changes.where(F.col(ACTION) == UPSERT).select(*columns)
+        return io.write_table(
+            upserts, warehouse, name, partition_by=partition_by, metadata=metadata
+        )
+    target = DeltaTable.forPath(spark, str(io.table_path(warehouse, name)))
+    on = " AND ".join(f"t.`{key}` <=> s.`{key}`" for key in keys)
+    values = {f"`{col}`": f"s.`{col}`" for col in columns}
+    is_delete, is_upsert = f"s.{ACTION} = '{DELETE}'", f"s.{ACTION} = '{UPSERT}'"
+    try:
+        with io.commit_metadata(spark, metadata):
+            (
+                target.alias("t")
+                .merge(changes.alias("s"), on)
+                .whenMatchedDelete(condition=is_delete)
+                .whenMatchedUpdate(condition=is_upsert, set=values)
+                .whenNotMatchedInsert(condition=is_upsert, values=values)
+                .execute()
+            )
+    except Exception as exc:
+        if "DELTA_MULTIPLE_SOURCE_ROW_MATCHING_TARGET_ROW" in str(exc):
+            raise StageInputError(
+                f"merge into {name!r}: the changes hold more than one row per {list(keys)}"
+            ) from exc
+        raise
+    version = io.table_version(spark, warehouse, name)
+    log.info("merged changes into %s: version %d", name, version)
+    return version
+
+
+def as_changes(part: _Classified, columns: Sequence[str]) -> DataFrame:
+    """The usable rows of a classified batch table as changes (``is_deleted`` -> delete).
+
+    Quarantined rows are not changes: the previous version of such a row stays.
+    """
+    action = F.when(F.col(t.DELETED), F.lit(DELETE)).otherwise(F.lit(UPSERT))
+    return part.frame.where(F.col(t.REASON).isNull()).select(*columns, action.alias(ACTION))
+
+
+def _deletes_of(existing: DataFrame, columns: Sequence[str]) -> DataFrame:
+    return existing.select(*columns, F.lit(DELETE).alias(ACTION))
+
+
+def _with_batch_winning(
+    stale: DataFrame, batch: DataFrame | None, keys: Sequence[str]
+) -> DataFrame:
+    """Deletes of stale rows, except where the batch sends the same key (the batch wins)."""
+    if batch is None:
+        return stale
+    return stale.join(batch.select(*keys), on=list(keys), how="left_anti").unionByName(batch)
+
+
+class MergeSink:
+    """The ingest sink of ``clnet update``: merges each classified batch table (see module).
+
+    After :func:`~clnet_spark.ingest.stage.run_ingest`, :attr:`changed_records` holds the
+    (source, record_id) of every record the batch sent (amended, new or deleted): the records
+    whose matches the update searches again.
+    """
+
+    batch = True
+
+    def __init__(self, spark: SparkSession, ctx: RunContext) -> None:
+        for name in (Tables.RECORDS, Tables.NOMINALS, Tables.RECORD_NOMINALS):
+            if not io.table_exists(spark, ctx.warehouse, name):
+                raise StageInputError(
+                    f"table {name!r} does not exist in {ctx.warehouse}: an update applies a "
+                    "batch to the tables of a full run; run `clnet run` first"
+                )
+        self.spark, self.ctx = spark, ctx
+        self.meta = ctx.commit_metadata("ingest")
+        self.changed_records: DataFrame = spark.createDataFrame(
+            [], "source string, record_id string"
+        )
+        self.deleted_nominals: DataFrame = spark.createDataFrame([], "nominal_id string")
+        self._nominals_deleted = False
+
+    def _merge(
+        self, name: str, changes: DataFrame, keys: Sequence[str], partition_by: tuple[str, ...] = ()
+    ) -> int:
+        return merge_changes(
+            self.spark,
+            self.ctx.warehouse,
+            name,
+            changes,
+            keys,
+            self.meta,
+            partition_by=partition_by,
+        )
+
+    def _existing(self, name: str) -> DataFrame:
+        return io.read_table(self.spark, self.ctx.warehouse, name)
+
+    def nominals(self, part: _Classified | None) -> int | None:
+        if part is None:
+            return None
+        deleted = part.frame.where(F.col(t.REASON).isNull() & F.col(t.DELETED))
+        self.deleted_nominals = deleted.select(c.NOMINAL_ID).localCheckpoint()
+        self._nominals_deleted = not self.deleted_nominals.isEmpty()
+        return self._merge(Tables.NOMINALS, as_changes(part, NOMINAL_COLUMNS), (c.NOMINAL_ID,))
+
+    def records(self, parts: Sequence[_Classified]) -> int | None:
+        if not parts:
+            return None
+        changes = reduce(DataFrame.unionByName, (as_changes(p, RECORD_COLUMNS) for p in parts))
+        changes = changes.localCheckpoint()
+        self.changed_records = changes.select(*RECORD_KEYS)
+        return self._merge(Tables.RECORDS, changes, RECORD_KEYS, (c.SOURCE,))
+
+    def record_nominals(self, part: _Classified | None) -> int | None:
+        existing = self._existing(Tables.RECORD_NOMINALS)
+        changed = self.changed_records.withColumn("_changed", F.lit(True))
+        gone = self.deleted_nominals.withColumn("_gone", F.lit(True))
+        stale = (
+            existing.join(changed, on=list(RECORD_KEYS), how="left")
+            .join(gone, on=c.NOMINAL_ID, how="left")
+            .where(F.col("_changed") | F.col("_gone"))
+        )
+        batch = as_changes(part, LINK_COLUMNS) if part is not None else None
+        changes = _with_batch_winning(_deletes_of(stale, LINK_COLUMNS), batch, LINK_KEYS)
+        return self._merge(Tables.RECORD_NOMINALS, changes, LINK_KEYS)
+
+    def relationships(self, part: _Classified | None) -> int | None:
+        if part is None and not self._nominals_deleted:
+            return None
+        existing = self._existing(Tables.RELATIONSHIPS)
+        gone = self.deleted_nominals
+        gone_a = gone.select(F.col(c.NOMINAL_ID).alias(c.NOMINAL_A), F.lit(True).alias("_a"))
+        gone_b = gone.select(F.col(c.NOMINAL_ID).alias(c.NOMINAL_B), F.lit(True).alias("_b"))
+        stale = (
+            existing.join(gone_a, on=c.NOMINAL_A, how="left")
+            .join(gone_b, on=c.NOMINAL_B, how="left")
+            .where(F.col("_a") | F.col("_b"))
+        )
+        batch = as_changes(part, RELATIONSHIP_COLUMNS) if part is not None else None
+        changes = _with_batch_winning(
+            _deletes_of(stale, RELATIONSHIP_COLUMNS), batch, RELATIONSHIP_KEYS
+        )
+        return self._merge(Tables.RELATIONSHIPS, changes, RELATIONSHIP_KEYS)
+
+    def soc_groups(self, part: _Classified | None) -> int | None:
+        if part is not None:  # the list is replaced whole
+            return io.write_table(
+                part.accepted.select(c.NOMINAL_ID, c.SOC_GROUP_ID),
+                self.ctx.warehouse,
+                Tables.SOC_GROUPS,
+                metadata=self.meta,
+            )
+        if not self._nominals_deleted:
+            return None
+        stale = self._existing(Tables.SOC_GROUPS).join(
+            self.deleted_nominals, on=c.NOMINAL_ID, how="left_semi"
+        )
+        changes = _deletes_of(stale, (c.NOMINAL_ID, c.SOC_GROUP_ID))
+        return self._merge(Tables.SOC_GROUPS, changes, (c.NOMINAL_ID, c.SOC_GROUP_ID))
+
+    def quarantine(self, frame: DataFrame) -> int:
+        return io.append_table(frame, self.ctx.warehouse, Tables.QUARANTINE, metadata=self.meta)

@@ -1,0 +1,171 @@
+"""``clnet update``: apply a batch of new and changed records, then recompute the analysis.
+
+The batch goes through the full ingest (:func:`~clnet_spark.ingest.stage.run_ingest`, same
+validation and quarantine) with a :class:`~clnet_spark.ingest.merge.MergeSink`; only the
+records it sent are searched again (:func:`search_changed`), and the analysis stages
+(network onwards) are recomputed from the tables, as a full run computes them. The tables end
+as a full run on the final data would leave them (``tests/update/``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from clnet_spark import columns as c
+from clnet_spark import io
+from clnet_spark.columns import Tables
+from clnet_spark.errors import ClnetError
+from clnet_spark.ingest.merge import DELETE, RECORD_KEYS, UPSERT, MergeSink, merge_changes
+from clnet_spark.ingest.stage import run_ingest
+from clnet_spark.pipeline import recorded, run_graph_stages
+from clnet_spark.run import RunContext, StageReport
+from clnet_spark.search.catalogue import Catalogue, load_catalogue
+from clnet_spark.search.native import match_records
+
+log = logging.getLogger(__name__)
+
+
+class CatalogueChangedError(ClnetError):
+    """The search catalogue differs from the one the stored matches were made with."""
+
+
+def stored_catalogue_hashes(spark: SparkSession, warehouse: Path) -> set[str]:
+    """Every catalogue hash ``record_matches`` holds: its rows' and its latest commit's.
+
+    More than one hash means a rescan is under way; an empty table still names the
+    catalogue of its last write in the commit metadata.
+    """
+    if not io.table_exists(spark, warehouse, Tables.RECORD_MATCHES):
+        return set()
+    matches = io.read_table(spark, warehouse, Tables.RECORD_MATCHES)
+    hashes = {row[0] for row in matches.select(c.CATALOGUE_HASH).distinct().collect()}
+    committed = io.last_commit_metadata(spark, warehouse, Tables.RECORD_MATCHES)
+    if c.CATALOGUE_HASH in committed:
+        hashes.add(committed[c.CATALOGUE_HASH])
+    return hashes
+
+
+def search_changed(
+    spark: SparkSession,
+    ctx: RunContext,
+    catalogue: Catalogue,
+    keys: DataFrame,
+    report: StageReport,
+    metadata: dict[str, str] | None = None,
+) -> int:
+    """Search the records named by ``keys`` again and merge the result into ``record_matches``.
+
+    Parameters
+    ----------
+    keys
+        Columns source, record_id, one row per record: amended, new or deleted records (a
+        deleted one, no longer in ``records``, loses its matches).
+    report
+        The stage report the counts go to.
+
+    Returns
+    -------
+    int
+        The version of ``record_matches`` committed (one MERGE: a reader sees every key's old
+        matches or every key's new ones).
+    """
+    records = (
+        io.read_table(spark, ctx.warehouse, Tables.RECORDS)
+        .join(keys, on=list(RECORD_KEYS), how="left_semi")
+        .select(c.SOURCE, c.RECORD_ID, c.TEXT)
+    )
+    matches = match_records(records, catalogue)
+    action = F.when(F.col(c.RECORD_WEIGHT).isNull(), F.lit(DELETE)).otherwise(F.lit(UPSERT))
+    changes = (
+        keys.join(matches, on=list(RECORD_KEYS), how="left")
+        .select(*matches.columns, action.alias("_action"))
+        .localCheckpoint()
+    )
+    meta = {
+        **ctx.commit_metadata("search"),
+        c.CATALOGUE_HASH: catalogue.hash,
+        **(metadata or {}),
+    }
+    version = merge_changes(
+        spark,
+        ctx.warehouse,
+        Tables.RECORD_MATCHES,
+        changes,
+        RECORD_KEYS,
+        meta,
+        partition_by=(c.SOURCE,),
+    )
+    searched = changes.agg(
+        F.count(F.lit(1)).alias("keys"),
+        F.count(F.when(F.col("_action") == UPSERT, 1)).alias("matching"),
+    ).first()
+    report.counts["records searched"] = report.counts.get("records searched", 0) + searched[0]
+    report.counts["matching records"] = report.counts.get("matching records", 0) + searched[1]
+    report.counts["catalogue hash"] = catalogue.hash
+    return version
+
+
+def require_catalogue(spark: SparkSession, ctx: RunContext, catalogue: Catalogue) -> None:
+    """Refuse an update whose catalogue differs from the stored matches' (or mid-rescan).
+
+    Raises
+    ------
+    CatalogueChangedError
+        With the hashes and the command that brings the matches up to date.
+    """
+    stored = stored_catalogue_hashes(spark, ctx.warehouse)
+    if stored and stored != {catalogue.hash}:
+        raise CatalogueChangedError(
+            f"record_matches in {ctx.warehouse} were made with catalogue(s) "
+            f"{sorted(h[:12] for h in stored)}, the configured catalogue is "
+            f"{catalogue.hash[:12]}: run `clnet rescan --warehouse {ctx.warehouse}` first"
+        )
+
+
+def run_update(
+    spark: SparkSession,
+    batches: Sequence[Path],
+    ctx: RunContext,
+    on_stage: Callable[[str], None] | None = None,
+) -> dict[str, Path]:
+    """Apply batch folders in order, then recompute the analysis once; return the exports.
+
+    Each batch is ingested (merged) and its records searched before the next is read, so
+    several days' batches applied at once end as if applied one by one; the analysis stages
+    run once, at the end.
+
+    Raises
+    ------
+    CatalogueChangedError
+        The configured catalogue is not the one the stored matches were made with.
+    StageInputError
+        The warehouse has no full run yet.
+    InputContractError
+        A batch file lacks a required column (before anything of that batch is written).
+    """
+    if not batches:
+        raise ValueError("run_update: no batch folder given")
+    catalogue = load_catalogue(ctx.config.catalogue_path)
+    notify = on_stage or (lambda _name: None)
+    require_catalogue(spark, ctx, catalogue)
+
+    def body(state: dict[str, Any]) -> dict[str, Path]:
+        for number, batch in enumerate(batches, start=1):
+            suffix = "" if number == 1 else f" {number}"
+            sink = MergeSink(spark, ctx)
+            notify("ingest")
+            state["reference"] = run_ingest(spark, batch, ctx, sink, stage=f"ingest{suffix}")
+            notify("search")
+            with ctx.stage(f"search{suffix}") as report:
+                report.tables[Tables.RECORD_MATCHES] = search_changed(
+                    spark, ctx, catalogue, sink.changed_records, report
+                )
+        return run_graph_stages(spark, ctx, state["reference"], notify)
+
+    return recorded(spark, ctx, body, input_dir=list(batches), catalogue_hash=catalogue.hash)

@@ -1,0 +1,165 @@
+"""The batch ingest on a hand-made example: what each kind of row does to each table."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+
+from clnet_spark import io
+from clnet_spark.columns import Tables
+from clnet_spark.config import load_config
+from clnet_spark.errors import StageInputError
+from clnet_spark.ingest.merge import MergeSink
+from clnet_spark.ingest.stage import run_ingest
+from clnet_spark.run import RunContext
+
+CRIMES = ["record_id", "recorded_at", "offence_code", "area", "text"]
+LINKS = ["source", "record_id", "nominal_id", "role"]
+PEOPLE = ["nominal_id", "birth_date", "sex", "home_area", "looked_after_child"]
+RELS = ["nominal_a", "nominal_b", "relationship_type", "source", "recorded_at"]
+CHANGE = ["updated_at", "is_deleted"]
+
+
+def write(folder: Path, table: str, header: list[str], rows: list[list[str]]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / f"{table}.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def person(nominal: str) -> list[str]:
+    return [nominal, "1990-01-01", "M", "Walsall", "false"]
+
+
+@pytest.fixture(scope="module")
+def merged(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("merge")
+    base, batch = root / "base", root / "batch"
+    write(
+        base,
+        "crimes",
+        CRIMES,
+        [
+            ["C1", "2024-01-01", "092/00", "Walsall", "county line"],
+            ["C2", "2024-01-02", "092/00", "Walsall", "cocaine"],
+            ["C3", "2024-01-03", "092/00", "Walsall", "nothing"],
+        ],
+    )
+    write(
+        base,
+        "record_nominals",
+        LINKS,
+        [
+            ["crimes", "C1", "A", "suspect"],
+            ["crimes", "C1", "B", "suspect"],
+            ["crimes", "C2", "B", "suspect"],
+            ["crimes", "C3", "D", "suspect"],
+        ],
+    )
+    write(base, "nominals", PEOPLE, [person(n) for n in "ABCD"])
+    write(
+        base,
+        "relationships",
+        RELS,
+        [
+            ["A", "C", "associate", "ims", "2024-01-01"],
+            ["B", "D", "family", "ims", "2024-01-01"],
+            ["A", "B", "associate", "ims", "2024-01-01"],
+        ],
+    )
+    write(base, "soc_groups", ["nominal_id", "soc_group_id"], [["A", "S1"], ["B", "S1"]])
+
+    # The batch: C1 amended (its links now A only), C2 deleted, C4 new (with a new person E),
+    # an unparseable amended C3 (quarantined: C3 stays as it was), D deleted (and with D the
+    # B-D relationship), the A-B relationship deleted (sent as B, A, ASSOCIATE), a new SOC list.
+    write(
+        batch,
+        "crimes",
+        CRIMES + CHANGE,
+        [
+            ["C1", "2024-01-01", "092/00", "Walsall", "county line again", "2024-02-01", "false"],
+            ["C2", "2024-01-02", "092/00", "Walsall", "cocaine", "2024-02-01", "true"],
+            ["C3", "not a date", "092/00", "Walsall", "changed", "2024-02-01", ""],
+            ["C4", "2024-02-01", "092/00", "Walsall", "new", "", ""],
+        ],
+    )
+    write(
+        batch,
+        "record_nominals",
+        LINKS,
+        [["crimes", "C1", "A", "suspect"], ["crimes", "C4", "E", "victim"]],
+    )
+    write(
+        batch,
+        "nominals",
+        PEOPLE + CHANGE,
+        [person("E") + ["", ""], person("D") + ["2024-02-01", "true"]],
+    )
+    write(
+        batch,
+        "relationships",
+        RELS + CHANGE,
+        [["B", "A", "ASSOCIATE", "ims", "2024-01-01", "2024-02-01", "yes"]],
+    )
+    write(batch, "soc_groups", ["nominal_id", "soc_group_id"], [["E", "S2"]])
+
+    warehouse = root / "warehouse"
+    run_ingest(spark, base, RunContext(warehouse, load_config()))
+    ctx = RunContext(warehouse, load_config(), kind="update")
+    sink = MergeSink(spark, ctx)
+    run_ingest(spark, batch, ctx, sink)
+    changed = {tuple(r) for r in sink.changed_records.collect()}
+    return warehouse, ctx, changed
+
+
+def rows(spark: SparkSession, warehouse: Path, name: str, *columns: str) -> set[tuple]:
+    return {tuple(r) for r in io.read_table(spark, warehouse, name).select(*columns).collect()}
+
+
+def test_records_are_replaced_deleted_added_or_kept_when_quarantined(
+    spark: SparkSession, merged
+) -> None:
+    warehouse, _, changed = merged
+    assert rows(spark, warehouse, Tables.RECORDS, "record_id", "text") == {
+        ("C1", "county line again"),
+        ("C3", "nothing"),
+        ("C4", "new"),
+    }
+    # C3's amendment was quarantined, so C3 is not searched again.
+    assert changed == {("crimes", "C1"), ("crimes", "C2"), ("crimes", "C4")}
+
+
+def test_links_of_sent_records_are_replaced_and_deleted_people_lose_theirs(
+    spark: SparkSession, merged
+) -> None:
+    warehouse, _, _ = merged
+    assert rows(spark, warehouse, Tables.RECORD_NOMINALS, "record_id", "nominal_id") == {
+        ("C1", "A"),
+        ("C4", "E"),
+    }  # C1-B replaced, C2-B deleted with C2, C3-D gone with D
+
+
+def test_people_relationships_and_soc_list(spark: SparkSession, merged) -> None:
+    warehouse, ctx, _ = merged
+    assert rows(spark, warehouse, Tables.NOMINALS, "nominal_id") == {("A",), ("B",), ("C",), ("E",)}
+    assert rows(spark, warehouse, Tables.RELATIONSHIPS, "nominal_a", "nominal_b") == {("A", "C")}
+    assert rows(spark, warehouse, Tables.SOC_GROUPS, "nominal_id", "soc_group_id") == {("E", "S2")}
+    quarantined = rows(spark, warehouse, Tables.QUARANTINE, "table", "reason", "run_id")
+    assert ("crimes", "unparseable recorded_at", ctx.run_id) in quarantined
+    ingest = next(r for r in ctx.reports if r.stage == "ingest")
+    crimes = next(t for t in ingest.counts["tables"] if t["table"] == "crimes")
+    assert (crimes["read"], crimes["accepted"], crimes["quarantined"], crimes["deleted"]) == (
+        4,
+        2,
+        1,
+        1,
+    )
+
+
+def test_an_update_needs_a_full_run_first(spark: SparkSession, tmp_path: Path) -> None:
+    with pytest.raises(StageInputError, match="run `clnet run` first"):
+        MergeSink(spark, RunContext(tmp_path / "empty", load_config(), kind="update"))
