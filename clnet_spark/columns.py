@@ -108,3 +108,5 @@ class Tables:
     GROUP_PRIORITY: Final = "group_priority"
     DISMANTLING: Final = "dismantling"
     RUN_LOG: Final = "run_log"
+    NOMINAL_IDENTITY: Final = "nominal_identity"
+    """Restricted: pseudonym -> source nominal id and the nominals' restricted columns."""

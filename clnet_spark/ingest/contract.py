@@ -62,6 +62,9 @@ RELATIONSHIPS: Final = TableContract(
 )
 SOC_GROUPS: Final = TableContract("soc_groups", (c.NOMINAL_ID, c.SOC_GROUP_ID))
 
+INPUT_ISSUE: Final = "_input_issue"
+"""Working column added by ``io.read_input``: why a row is unusable as read, else null."""
+
 ALL_TABLES: Final = (*RECORD_TABLES.values(), RECORD_NOMINALS, NOMINALS, RELATIONSHIPS, SOC_GROUPS)
 
 ROLES: Final = (

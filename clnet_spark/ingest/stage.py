@@ -1,9 +1,15 @@
 """The ingest stage: source exports -> Delta bronze tables plus a quarantine.
 
 Tables written: ``records`` (all five sources, partitioned by source), ``record_nominals``,
-``nominals``, ``relationships``, ``soc_groups``, ``missing_episodes``, ``quarantine`` and
-``ingest_counts``. For every input table, rows read = accepted + quarantined + deleted
-(``is_deleted`` rows of a full export are not loaded), and the stage checks it.
+``nominals``, ``relationships``, ``soc_groups``, ``missing_episodes``, ``quarantine``,
+``ingest_counts`` and the restricted ``nominal_identity``. For every input table, rows read =
+accepted + quarantined + deleted (``is_deleted`` rows of a full export are not loaded), and the
+stage checks it.
+
+Rows are validated on the source ids; every nominal id is replaced by its pseudonym
+(:mod:`clnet_spark.privacy`) as the accepted rows are written, so no table but
+``nominal_identity`` (and the restricted ``quarantine``) holds a source nominal id, and
+``nominals`` holds no restricted column.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from clnet_spark import columns as c
-from clnet_spark import io
+from clnet_spark import io, privacy
 from clnet_spark.columns import Tables
 from clnet_spark.errors import InputContractError
 from clnet_spark.ingest import contract
@@ -97,7 +103,6 @@ NOMINAL_COLUMNS = (
     c.LOOKED_AFTER_CHILD,
     c.VULNERABLE_ADULT,
     c.UPDATED_AT,
-    c.RESTRICTED,
 )
 LINK_COLUMNS = (c.SOURCE, c.RECORD_ID, c.NOMINAL_ID, c.ROLE, c.ROLE_RAW, c.UPDATED_AT)
 RELATIONSHIP_COLUMNS = (
@@ -114,6 +119,26 @@ def _empty(spark: SparkSession, ddl: str) -> DataFrame:
     return spark.createDataFrame([], ddl)
 
 
+def nominal_identity(nominals: DataFrame, extra_columns: Sequence[str], key: bytes) -> DataFrame:
+    """The restricted identity table of the accepted nominals.
+
+    Output columns: nominal_id (the pseudonym), source_nominal_id, then one string column per
+    restricted (extra) column of the nominals export (names, addresses, ...).
+    """
+    return nominals.select(
+        privacy.pseudonym(key, F.col(c.NOMINAL_ID)).alias(c.NOMINAL_ID),
+        F.col(c.NOMINAL_ID).alias(privacy.SOURCE_NOMINAL_ID),
+        *(F.col(c.RESTRICTED)[name].alias(name) for name in extra_columns),
+    )
+
+
+def pseudonymous_relationships(relationships: DataFrame, key: bytes) -> DataFrame:
+    """Relationships with pseudonyms, still stored with nominal_a < nominal_b."""
+    a = privacy.pseudonym(key, F.col(c.NOMINAL_A))
+    b = privacy.pseudonym(key, F.col(c.NOMINAL_B))
+    return relationships.withColumns({c.NOMINAL_A: F.least(a, b), c.NOMINAL_B: F.greatest(a, b)})
+
+
 def run_ingest(spark: SparkSession, input_dir: Path, ctx: RunContext) -> dt.date:
     """Load an export folder into the warehouse; return the run's reference date.
 
@@ -128,9 +153,15 @@ def run_ingest(spark: SparkSession, input_dir: Path, ctx: RunContext) -> dt.date
     if not input_dir.is_dir():
         raise InputContractError(f"input folder {input_dir} does not exist")
     earliest = cfg.ingest.earliest_year
+    key = privacy.load_key(ctx.warehouse)
     with ctx.stage("ingest") as report:
-        # Read (and validate the headers of) every file before writing anything.
-        inputs = {tc.name: io.read_input(spark, input_dir, tc) for tc in contract.ALL_TABLES}
+        # Read (and validate the headers and encodings of) every file before writing anything.
+        inputs = {
+            tc.name: io.read_input(
+                spark, input_dir, tc, encoding=cfg.ingest.encoding.get(tc.name, io.UTF8)
+            )
+            for tc in contract.ALL_TABLES
+        }
         sources = [s for s in c.SOURCES if inputs[s] is not None]
         if not sources:
             raise InputContractError(
@@ -153,9 +184,15 @@ def run_ingest(spark: SparkSession, input_dir: Path, ctx: RunContext) -> dt.date
         classified.append(nominals)
         meta = ctx.commit_metadata("ingest")
         report.tables[Tables.NOMINALS] = io.write_table(
-            _select(nominals.accepted, NOMINAL_COLUMNS),
+            privacy.pseudonymise(_select(nominals.accepted, NOMINAL_COLUMNS), key, (c.NOMINAL_ID,)),
             ctx.warehouse,
             Tables.NOMINALS,
+            metadata=meta,
+        )
+        report.tables[Tables.NOMINAL_IDENTITY] = io.write_table(
+            nominal_identity(nominals.accepted, nominals_in.extra_columns, key),
+            ctx.warehouse,
+            Tables.NOMINAL_IDENTITY,
             metadata=meta,
         )
         birth_issues = (
@@ -182,7 +219,8 @@ def run_ingest(spark: SparkSession, input_dir: Path, ctx: RunContext) -> dt.date
             records, ctx.warehouse, Tables.RECORDS, partition_by=(c.SOURCE,), metadata=meta
         )
         records = io.read_table(spark, ctx.warehouse, Tables.RECORDS)
-        nominal_keys = io.read_table(spark, ctx.warehouse, Tables.NOMINALS).select(c.NOMINAL_ID)
+        # Links are validated against the source ids of the accepted nominals.
+        nominal_keys = nominals.accepted.select(c.NOMINAL_ID)
 
         links_in = inputs["record_nominals"]
         assert links_in is not None
@@ -195,7 +233,7 @@ def run_ingest(spark: SparkSession, input_dir: Path, ctx: RunContext) -> dt.date
         )
         classified.append(links)
         report.tables[Tables.RECORD_NOMINALS] = io.write_table(
-            _select(links.accepted, LINK_COLUMNS),
+            privacy.pseudonymise(_select(links.accepted, LINK_COLUMNS), key, (c.NOMINAL_ID,)),
             ctx.warehouse,
             Tables.RECORD_NOMINALS,
             metadata=meta,
@@ -212,7 +250,9 @@ def run_ingest(spark: SparkSession, input_dir: Path, ctx: RunContext) -> dt.date
                 t.classify_relationships(rel_in.frame, nominal_keys, ctx.run_day, earliest),
             )
             classified.append(rels)
-            relationships = _select(rels.accepted, RELATIONSHIP_COLUMNS)
+            relationships = pseudonymous_relationships(
+                _select(rels.accepted, RELATIONSHIP_COLUMNS), key
+            )
         else:
             relationships = _empty(
                 spark,
@@ -229,7 +269,9 @@ def run_ingest(spark: SparkSession, input_dir: Path, ctx: RunContext) -> dt.date
                 "soc_groups", soc_in.path, t.classify_soc_groups(soc_in.frame, nominal_keys)
             )
             classified.append(soc)
-            soc_groups = soc.accepted.select(c.NOMINAL_ID, c.SOC_GROUP_ID)
+            soc_groups = privacy.pseudonymise(
+                soc.accepted.select(c.NOMINAL_ID, c.SOC_GROUP_ID), key, (c.NOMINAL_ID,)
+            )
         else:
             soc_groups = _empty(spark, "nominal_id string, soc_group_id string")
         report.tables[Tables.SOC_GROUPS] = io.write_table(

@@ -1,0 +1,157 @@
+"""Pseudonyms of nominal ids: a keyed HMAC-SHA256 computed with Spark's native functions.
+
+After ingest every table's ``nominal_id`` (and ``nominal_a`` / ``nominal_b``) holds
+``P`` + the first 20 hex digits of HMAC-SHA256(key, source id). Only the restricted table
+``nominal_identity`` maps a pseudonym back to the source id and holds the restricted columns
+of the nominals export (names, addresses, ...). See ``docs/privacy.md``.
+
+The key comes from the environment variable ``CLNET_PSEUDONYM_KEY`` or from the key file
+named by ``CLNET_KEY_FILE`` (default ``~/.config/clnet/pseudonym.key``). A key file inside
+the warehouse or inside this checkout is refused. No function here logs a key or an id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import secrets
+import stat
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Final
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from clnet_spark.errors import ClnetError
+
+log = logging.getLogger(__name__)
+
+KEY_ENV: Final = "CLNET_PSEUDONYM_KEY"
+KEY_FILE_ENV: Final = "CLNET_KEY_FILE"
+DEFAULT_KEY_FILE: Final = Path("~/.config/clnet/pseudonym.key")
+MIN_KEY_BYTES: Final = 16
+PREFIX: Final = "P"
+HEX_CHARS: Final = 20
+SOURCE_NOMINAL_ID: Final = "source_nominal_id"
+"""Column of ``nominal_identity``: the nominal id as the source system spells it."""
+
+_BLOCK: Final = 64  # SHA-256 block size in bytes (RFC 2104)
+_REPO_ROOT: Final = Path(__file__).resolve().parents[1]
+
+
+class PseudonymKeyError(ClnetError):
+    """No usable pseudonym key is configured, or the key file is in a forbidden place."""
+
+
+def key_file_path() -> Path:
+    """The key file named by ``CLNET_KEY_FILE``, else the default, with ``~`` expanded."""
+    return Path(os.environ.get(KEY_FILE_ENV) or DEFAULT_KEY_FILE).expanduser()
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path.resolve().is_relative_to(folder.resolve())
+
+
+def load_key(warehouse: Path | None = None) -> bytes:
+    """The pseudonym key: ``CLNET_PSEUDONYM_KEY`` if set, else the key file's content.
+
+    Parameters
+    ----------
+    warehouse
+        The run's warehouse; a key file inside it is refused (the key must never be stored
+        beside the pseudonyms it protects).
+
+    Raises
+    ------
+    PseudonymKeyError
+        No key is configured, the key is shorter than 16 bytes, or the key file lies inside
+        the warehouse or this checkout. The message names the setting, never the key.
+    """
+    from_env = os.environ.get(KEY_ENV)
+    if from_env:
+        key = from_env.strip().encode("utf-8")
+        origin = f"environment variable {KEY_ENV}"
+    else:
+        path = key_file_path()
+        if not path.is_file():
+            raise PseudonymKeyError(
+                f"no pseudonym key: set {KEY_ENV}, or create the key file {path} (or name "
+                f"another with {KEY_FILE_ENV}) holding at least {MIN_KEY_BYTES} bytes, "
+                "readable by its owner only; `clnet demo` creates one for the demo"
+            )
+        if warehouse is not None and _inside(path, warehouse):
+            raise PseudonymKeyError(
+                f"key file {path} is inside the warehouse {warehouse}: keep the key apart "
+                "from the data it protects"
+            )
+        if _inside(path, _REPO_ROOT):
+            raise PseudonymKeyError(
+                f"key file {path} is inside the checkout {_REPO_ROOT}: keep keys out of the repo"
+            )
+        if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            log.warning("key file %s is readable by others: chmod 600 it", path)
+        key = path.read_bytes().strip()
+        origin = f"key file {path}"
+    if len(key) < MIN_KEY_BYTES:
+        raise PseudonymKeyError(
+            f"pseudonym key from {origin}: expected at least {MIN_KEY_BYTES} bytes, got {len(key)}"
+        )
+    return key
+
+
+def ensure_key_file() -> Path | None:
+    """Create the key file with a random key (mode 0600) unless a key is already configured.
+
+    Used by the demo set-up so pseudonyms stay stable across demo runs. Returns the key file
+    created or found, or None when ``CLNET_PSEUDONYM_KEY`` is set.
+    """
+    if os.environ.get(KEY_ENV):
+        return None
+    path = key_file_path()
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="ascii") as handle:
+        handle.write(secrets.token_hex(32) + "\n")
+    log.info("created pseudonym key file %s (owner-only)", path)
+    return path
+
+
+def _padded(key: bytes) -> bytes:
+    key = hashlib.sha256(key).digest() if len(key) > _BLOCK else key
+    return key.ljust(_BLOCK, b"\0")
+
+
+def hmac_sha256_hex(key: bytes, value: Column) -> Column:
+    """HMAC-SHA256 (RFC 2104) of a string column as 64 lower-case hex digits, in Spark.
+
+    ``sha2(opad_key || unhex(sha2(ipad_key || value)))``: only native functions, no UDF.
+    Null in, null out.
+    """
+    padded = _padded(key)
+    inner_key = bytes(b ^ 0x36 for b in padded).hex()
+    outer_key = bytes(b ^ 0x5C for b in padded).hex()
+    message = F.encode(value, "UTF-8")
+    inner = F.unhex(F.sha2(F.concat(F.unhex(F.lit(inner_key)), message), 256))
+    return F.sha2(F.concat(F.unhex(F.lit(outer_key)), inner), 256)
+
+
+def pseudonym(key: bytes, value: Column) -> Column:
+    """``P`` + the first 20 hex digits of the HMAC of the id; null for a null id."""
+    return F.concat(F.lit(PREFIX), F.substring(hmac_sha256_hex(key, value), 1, HEX_CHARS))
+
+
+def pseudonymise(frame: DataFrame, key: bytes, columns: Iterable[str]) -> DataFrame:
+    """Replace each named id column of ``frame`` by its pseudonym (other columns unchanged)."""
+    return frame.withColumns({name: pseudonym(key, F.col(name)) for name in columns})
+
+
+def python_pseudonym(key: bytes, source_id: str) -> str:
+    """The same pseudonym computed in Python (tests and small look-ups on the driver)."""
+    import hmac
+
+    digest = hmac.new(key, source_id.encode("utf-8"), hashlib.sha256).hexdigest()
+    return PREFIX + digest[:HEX_CHARS]
