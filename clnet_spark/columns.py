@@ -40,6 +40,9 @@ HOME_AREA: Final = "home_area"
 LOOKED_AFTER_CHILD: Final = "looked_after_child"
 VULNERABLE_ADULT: Final = "vulnerable_adult"
 
+SOURCE_NOMINAL_ID: Final = "source_nominal_id"
+"""``nominal_identity`` only: the nominal id as the source system spells it (restricted)."""
+
 NOMINAL_A: Final = "nominal_a"
 NOMINAL_B: Final = "nominal_b"
 RELATIONSHIP_TYPE: Final = "relationship_type"

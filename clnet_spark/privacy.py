@@ -19,12 +19,17 @@ import secrets
 import stat
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from clnet_spark import io
+from clnet_spark.columns import NOMINAL_ID, SOURCE_NOMINAL_ID, Tables
 from clnet_spark.errors import ClnetError
+
+if TYPE_CHECKING:
+    from clnet_spark.safeguarding.flags import SafeguardingConfig
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +39,6 @@ DEFAULT_KEY_FILE: Final = Path("~/.config/clnet/pseudonym.key")
 MIN_KEY_BYTES: Final = 16
 PREFIX: Final = "P"
 HEX_CHARS: Final = 20
-SOURCE_NOMINAL_ID: Final = "source_nominal_id"
-"""Column of ``nominal_identity``: the nominal id as the source system spells it."""
 
 _BLOCK: Final = 64  # SHA-256 block size in bytes (RFC 2104)
 _REPO_ROOT: Final = Path(__file__).resolve().parents[1]
@@ -155,3 +158,29 @@ def python_pseudonym(key: bytes, source_id: str) -> str:
 
     digest = hmac.new(key, source_id.encode("utf-8"), hashlib.sha256).hexdigest()
     return PREFIX + digest[:HEX_CHARS]
+
+
+def resolve_overrides(
+    spark: SparkSession, warehouse: Path, config: SafeguardingConfig
+) -> SafeguardingConfig:
+    """The safeguarding settings with each override's source nominal id turned into its pseudonym.
+
+    Overrides in ``conf/clnet.yaml`` name a nominal by its source id (what an officer knows);
+    one that already names a pseudonym of ``nominal_identity`` is kept as it is. An id found
+    in neither is kept, and the safeguarding stage reports it as "not a kept nominal".
+    """
+    if not config.overrides or not io.table_exists(spark, warehouse, Tables.NOMINAL_IDENTITY):
+        return config
+    named = [entry.nominal_id for entry in config.overrides]
+    pseudonym_of = {
+        row[0]: row[1]
+        for row in io.read_table(spark, warehouse, Tables.NOMINAL_IDENTITY)
+        .where(F.col(SOURCE_NOMINAL_ID).isin(*named))
+        .select(SOURCE_NOMINAL_ID, NOMINAL_ID)
+        .collect()
+    }
+    resolved = tuple(
+        entry.model_copy(update={NOMINAL_ID: pseudonym_of.get(entry.nominal_id, entry.nominal_id)})
+        for entry in config.overrides
+    )
+    return config.model_copy(update={"overrides": resolved})

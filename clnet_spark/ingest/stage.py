@@ -127,7 +127,7 @@ def nominal_identity(nominals: DataFrame, extra_columns: Sequence[str], key: byt
     """
     return nominals.select(
         privacy.pseudonym(key, F.col(c.NOMINAL_ID)).alias(c.NOMINAL_ID),
-        F.col(c.NOMINAL_ID).alias(privacy.SOURCE_NOMINAL_ID),
+        F.col(c.NOMINAL_ID).alias(c.SOURCE_NOMINAL_ID),
         *(F.col(c.RESTRICTED)[name].alias(name) for name in extra_columns),
     )
 
