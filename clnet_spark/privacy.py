@@ -128,28 +128,59 @@ def _padded(key: bytes) -> bytes:
     return key.ljust(_BLOCK, b"\0")
 
 
-def hmac_sha256_hex(key: bytes, value: Column) -> Column:
-    """HMAC-SHA256 (RFC 2104) of a string column as 64 lower-case hex digits, in Spark.
+_INNER_PAD: Final = "_hmac_inner_pad"
+_OUTER_PAD: Final = "_hmac_outer_pad"
 
-    ``sha2(opad_key || unhex(sha2(ipad_key || value)))``: only native functions, no UDF.
-    Null in, null out.
+
+def _key_pads(spark: SparkSession, key: bytes) -> DataFrame:
+    """One row: the key xor ipad and xor opad (RFC 2104), as binary columns.
+
+    The pads travel as data of a broadcast one-row table, never as literals of the query
+    plan, so ``explain()``, the Spark UI and plan-bearing error messages never show the key.
     """
     padded = _padded(key)
-    inner_key = bytes(b ^ 0x36 for b in padded).hex()
-    outer_key = bytes(b ^ 0x5C for b in padded).hex()
-    message = F.encode(value, "UTF-8")
-    inner = F.unhex(F.sha2(F.concat(F.unhex(F.lit(inner_key)), message), 256))
-    return F.sha2(F.concat(F.unhex(F.lit(outer_key)), inner), 256)
+    row = (bytearray(b ^ 0x36 for b in padded), bytearray(b ^ 0x5C for b in padded))
+    return spark.createDataFrame([row], f"{_INNER_PAD} binary, {_OUTER_PAD} binary")
 
 
-def pseudonym(key: bytes, value: Column) -> Column:
-    """``P`` + the first 20 hex digits of the HMAC of the id; null for a null id."""
-    return F.concat(F.lit(PREFIX), F.substring(hmac_sha256_hex(key, value), 1, HEX_CHARS))
+def _hmac_hex(value: Column) -> Column:
+    """HMAC-SHA256 of a string column as 64 hex digits, given the pad columns; null stays null.
+
+    ``sha2(opad_key || unhex(sha2(ipad_key || value)))``: only native functions, no UDF.
+    """
+    inner = F.unhex(F.sha2(F.concat(F.col(_INNER_PAD), F.encode(value, "UTF-8")), 256))
+    return F.sha2(F.concat(F.col(_OUTER_PAD), inner), 256)
 
 
-def pseudonymise(frame: DataFrame, key: bytes, columns: Iterable[str]) -> DataFrame:
-    """Replace each named id column of ``frame`` by its pseudonym (other columns unchanged)."""
-    return frame.withColumns({name: pseudonym(key, F.col(name)) for name in columns})
+def pseudonymise(
+    frame: DataFrame,
+    key: bytes,
+    columns: Iterable[str],
+    *,
+    prefix: str = PREFIX,
+    hex_chars: int = HEX_CHARS,
+) -> DataFrame:
+    """Replace each named id column by its pseudonym; other columns are unchanged.
+
+    Parameters
+    ----------
+    frame
+        Any DataFrame; the named columns are strings (source ids; null stays null).
+    key
+        The pseudonym key (:func:`load_key`).
+    columns
+        The id columns to replace.
+    prefix, hex_chars
+        The pseudonym is ``prefix`` + the first ``hex_chars`` hex digits of
+        HMAC-SHA256(key, id); ``prefix=""``, ``hex_chars=64`` gives the whole HMAC.
+    """
+    pads = F.broadcast(_key_pads(frame.sparkSession, key))
+    keyed = frame.crossJoin(pads)
+    replaced = {
+        name: F.concat(F.lit(prefix), F.substring(_hmac_hex(F.col(name)), 1, hex_chars))
+        for name in columns
+    }
+    return keyed.withColumns(replaced).drop(_INNER_PAD, _OUTER_PAD)
 
 
 def python_pseudonym(key: bytes, source_id: str) -> str:

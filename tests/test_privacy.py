@@ -10,7 +10,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
 
 from clnet_spark import columns as c
 from clnet_spark import io, privacy
@@ -29,12 +28,12 @@ KEY_ONE, KEY_TWO = b"key-one-0123456789abcdef", b"key-two-0123456789abcdef"
 
 @pytest.mark.parametrize("key", KEYS, ids=["16 bytes", "one block", "over one block"])
 def test_spark_hmac_equals_python_hmac(spark: SparkSession, key: bytes) -> None:
-    frame = spark.createDataFrame([(i,) for i in IDS] + [(None,)], "id string")
-    rows = frame.select(
-        "id",
-        privacy.hmac_sha256_hex(key, F.col("id")).alias("mac"),
-        privacy.pseudonym(key, F.col("id")).alias("pseudonym"),
-    ).collect()
+    frame = spark.createDataFrame(
+        [(i, i, i) for i in IDS] + [(None, None, None)], "id string, mac string, pseudonym string"
+    )
+    full = privacy.pseudonymise(frame, key, ["mac"], prefix="", hex_chars=64)
+    rows = privacy.pseudonymise(full, key, ["pseudonym"]).collect()
+    assert len(rows) == len(IDS) + 1
     for row in rows:
         if row["id"] is None:
             assert row["mac"] is None and row["pseudonym"] is None
@@ -43,6 +42,15 @@ def test_spark_hmac_equals_python_hmac(spark: SparkSession, key: bytes) -> None:
         assert row["mac"] == expected
         assert row["pseudonym"] == "P" + expected[:20]
         assert row["pseudonym"] == privacy.python_pseudonym(key, row["id"])
+
+
+def test_the_key_is_not_a_literal_of_the_query_plan(spark: SparkSession) -> None:
+    key = b"a key that must not be in the plan"
+    frame = privacy.pseudonymise(spark.createDataFrame([("A",)], "id string"), key, ["id"])
+    plan = frame._jdf.queryExecution().toString()  # every phase, as explain("extended")
+    pads = [bytes(b ^ pad for b in key.ljust(64, b"\0")).hex() for pad in (0x36, 0x5C)]
+    assert "sha2" in plan and not [p for p in pads if p[:16] in plan.lower()]
+    assert key.hex()[:16] not in plan.lower() and "must not be" not in plan
 
 
 def test_key_from_env_wins_and_must_be_long_enough(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -125,18 +125,19 @@ def nominal_identity(nominals: DataFrame, extra_columns: Sequence[str], key: byt
     Output columns: nominal_id (the pseudonym), source_nominal_id, then one string column per
     restricted (extra) column of the nominals export (names, addresses, ...).
     """
-    return nominals.select(
-        privacy.pseudonym(key, F.col(c.NOMINAL_ID)).alias(c.NOMINAL_ID),
+    identity = nominals.select(
+        c.NOMINAL_ID,
         F.col(c.NOMINAL_ID).alias(c.SOURCE_NOMINAL_ID),
         *(F.col(c.RESTRICTED)[name].alias(name) for name in extra_columns),
     )
+    return privacy.pseudonymise(identity, key, (c.NOMINAL_ID,))
 
 
 def pseudonymous_relationships(relationships: DataFrame, key: bytes) -> DataFrame:
     """Relationships with pseudonyms, still stored with nominal_a < nominal_b."""
-    a = privacy.pseudonym(key, F.col(c.NOMINAL_A))
-    b = privacy.pseudonym(key, F.col(c.NOMINAL_B))
-    return relationships.withColumns({c.NOMINAL_A: F.least(a, b), c.NOMINAL_B: F.greatest(a, b)})
+    pseudonymous = privacy.pseudonymise(relationships, key, (c.NOMINAL_A, c.NOMINAL_B))
+    a, b = F.col(c.NOMINAL_A), F.col(c.NOMINAL_B)
+    return pseudonymous.withColumns({c.NOMINAL_A: F.least(a, b), c.NOMINAL_B: F.greatest(a, b)})
 
 
 def run_ingest(spark: SparkSession, input_dir: Path, ctx: RunContext) -> dt.date:
