@@ -1,9 +1,10 @@
 """The input contract: which files clnet reads and which columns each must have.
 
-A folder holds one file per table, ``<table>.csv`` (UTF-8, header row, RFC 4180 quoting,
-embedded newlines allowed) or ``<table>.parquet`` (a file or a folder of parts). Column names
-are matched case-insensitively after trimming. Columns beyond the contract are kept in a
-``restricted`` map: never exported, never logged.
+A folder holds one file per table, ``<table>.csv`` (UTF-8 unless ``ingest.encoding`` names
+another, header row, RFC 4180 quoting, embedded newlines allowed) or ``<table>.parquet`` (a
+file or a folder of parts). Column names are matched case-insensitively after trimming.
+Columns beyond the contract are restricted: never exported, never logged (kept in a
+``restricted`` map; for nominals, in the ``nominal_identity`` table). See docs/ingest.md.
 """
 
 from __future__ import annotations
