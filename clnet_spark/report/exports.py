@@ -50,9 +50,7 @@ def flatten_for_csv(frame: DataFrame) -> DataFrame:
     out: list[Column] = []
     for field in frame.schema.fields:
         col = F.col(f"`{field.name}`")
-        if field.name in (c.RESTRICTED, c.SOURCE_NOMINAL_ID) or isinstance(
-            field.dataType, MapType
-        ):
+        if field.name in (c.RESTRICTED, c.SOURCE_NOMINAL_ID) or isinstance(field.dataType, MapType):
             continue
         if isinstance(field.dataType, ArrayType) and not isinstance(
             field.dataType.elementType, StructType
