@@ -239,7 +239,11 @@ def forget(state: _State, nominal: str, warehouse: Path) -> None:
 def demo_data(out: Path, scale: float, seed: int) -> None:
     """Write the generated demo corpus (input contract + ground_truth/)."""
     from clnet_spark.demo import write_demo_corpus
+    from clnet_spark.privacy import ensure_key_file
 
+    key_file = ensure_key_file()  # demo only: a real run needs a key set up by its owner
+    if key_file is not None:
+        console.print(f"pseudonym key file: {key_file} (owner-only)")
     summary = write_demo_corpus(out, scale=scale, seed=seed)
     console.print(f"demo corpus written to {out}: {summary}")
 

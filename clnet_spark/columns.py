@@ -40,6 +40,9 @@ HOME_AREA: Final = "home_area"
 LOOKED_AFTER_CHILD: Final = "looked_after_child"
 VULNERABLE_ADULT: Final = "vulnerable_adult"
 
+SOURCE_NOMINAL_ID: Final = "source_nominal_id"
+"""``nominal_identity`` only: the nominal id as the source system spells it (restricted)."""
+
 NOMINAL_A: Final = "nominal_a"
 NOMINAL_B: Final = "nominal_b"
 RELATIONSHIP_TYPE: Final = "relationship_type"
@@ -124,3 +127,5 @@ class Tables:
     GROUP_CHANGES: Final = "group_changes"
     GROUP_ID_REGISTER: Final = "group_id_register"
     RESCAN_PROGRESS: Final = "rescan_progress"
+    NOMINAL_IDENTITY: Final = "nominal_identity"
+    """Restricted: pseudonym -> source nominal id and the nominals' restricted columns."""

@@ -30,8 +30,23 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+ENCODINGS = ("utf-8", "iso-8859-1", "windows-1252", "utf-16", "utf-16le", "utf-16be")
+"""Encodings an input CSV may declare in ``ingest.encoding`` (docs/ingest.md)."""
+
+
 class IngestConfig(_Section):
     earliest_year: int = Field(1900, ge=1000, le=2100)
+    encoding: dict[str, str] = Field(default_factory=dict)
+    """Input table -> encoding of its CSV file; every other file must be UTF-8."""
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, values: dict[str, str]) -> dict[str, str]:
+        cleaned = {k.strip().lower(): v.strip().lower() for k, v in values.items()}
+        for table, name in cleaned.items():
+            if name not in ENCODINGS:
+                raise ValueError(f"{table}: expected one of {list(ENCODINGS)}, got {name!r}")
+        return cleaned
 
 
 class SearchConfig(_Section):

@@ -1,7 +1,8 @@
 """Score a run against the demo corpus's ground truth (``ground_truth/`` of the generator).
 
 Used by the end-to-end test and by ``clnet demo``. The pipeline never reads ground truth; only
-this module does, after a run, from the output tables.
+this module does, after a run, from the output tables. Ground truth names nominals by their
+source ids, the outputs by pseudonyms: the restricted ``nominal_identity`` table translates.
 """
 
 from __future__ import annotations
@@ -48,11 +49,22 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
 
 
 def score_run(spark: SparkSession, warehouse: Path, ground_truth: Path) -> Scores:
-    """Compare ``cl_nominals`` and ``cl_groups`` of a warehouse with the planted truth."""
+    """Compare ``cl_nominals`` and ``cl_groups`` of a warehouse with the planted truth.
+
+    Kept nominals and group members are translated to source ids through
+    ``nominal_identity`` before they are compared with ``ground_truth/``.
+    """
     truth = pd.read_csv(ground_truth / "cl_nominals.csv", dtype=str)
     planted = pd.read_csv(ground_truth / "groups.csv", dtype=str, keep_default_na=False)
+    source_of = {
+        r[0]: r[1]
+        for r in io.read_table(spark, warehouse, Tables.NOMINAL_IDENTITY)
+        .join(io.read_table(spark, warehouse, Tables.CL_NOMINALS), c.NOMINAL_ID, "left_semi")
+        .select(c.NOMINAL_ID, c.SOURCE_NOMINAL_ID)
+        .collect()
+    }
     kept = {
-        r[0]
+        source_of[r[0]]
         for r in collect_bounded(
             io.read_table(spark, warehouse, Tables.CL_NOMINALS).select(c.NOMINAL_ID),
             Tables.CL_NOMINALS,
@@ -60,7 +72,7 @@ def score_run(spark: SparkSession, warehouse: Path, ground_truth: Path) -> Score
     }
     detected = {
         r[c.GROUP_ID]: (
-            frozenset(r["members"]),
+            frozenset(source_of[m] for m in r["members"]),
             r["best_soc_group_id"] if r["soc_associated"] else "",
         )
         for r in collect_bounded(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,9 @@ from clnet_spark.session import build_session
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
+TEST_PSEUDONYM_KEY = "clnet-test-key-not-secret-0123456789"
+"""The fixed pseudonym key of the tests (env, inherited by subprocesses and Spark workers)."""
+os.environ["CLNET_PSEUDONYM_KEY"] = TEST_PSEUDONYM_KEY
 
 
 @pytest.fixture(scope="session")

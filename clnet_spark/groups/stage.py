@@ -16,6 +16,7 @@ from pyspark.sql import functions as F
 from clnet_spark import columns as c
 from clnet_spark import io
 from clnet_spark.columns import Tables
+from clnet_spark.errors import StageInputError
 from clnet_spark.groups.soc import soc_overlap
 from clnet_spark.groups.stable_ids import assign_stable_ids, group_changes, highest_number
 from clnet_spark.groups.walktrap import find_groups
@@ -53,6 +54,30 @@ def issued_up_to(spark: SparkSession, ctx: RunContext) -> int:
     return int(row["issued_up_to"]) if row is not None else 0
 
 
+def source_order(spark: SparkSession, ctx: RunContext, nominal_ids: list[str]) -> dict[str, str]:
+    """Pseudonym -> source nominal id of the kept nominals, to order Walktrap's vertices.
+
+    METHOD section 4 orders the vertices by the source id, so the groups do not depend on the
+    pseudonym key. Held on the driver only for the call; never logged or written. Without
+    ``nominal_identity`` (tables not made by the ingest stage) the ids order themselves.
+    """
+    if not io.table_exists(spark, ctx.warehouse, Tables.NOMINAL_IDENTITY):
+        log.warning("no %s table: vertices ordered by nominal_id", Tables.NOMINAL_IDENTITY)
+        return {v: v for v in nominal_ids}
+    kept = spark.createDataFrame([(v,) for v in nominal_ids], "nominal_id string")
+    identity = io.read_table(spark, ctx.warehouse, Tables.NOMINAL_IDENTITY)
+    rows = identity.join(kept, on=c.NOMINAL_ID, how="left_semi").select(
+        c.NOMINAL_ID, c.SOURCE_NOMINAL_ID
+    )
+    order = {row[0]: row[1] for row in rows.collect()}
+    if len(order) != len(nominal_ids):
+        raise StageInputError(
+            f"{Tables.NOMINAL_IDENTITY}: {len(nominal_ids) - len(order)} kept nominal(s) have no "
+            "identity row; rerun the ingest stage"
+        )
+    return order
+
+
 def run_groups(spark: SparkSession, ctx: RunContext) -> None:
     """Find groups in the pruned network and overlap them with the SOC groups."""
     cfg = ctx.config
@@ -73,7 +98,12 @@ def run_groups(spark: SparkSession, ctx: RunContext) -> None:
             len(vertex_ids),
             len(grouping_edges),
         )
-        found = find_groups(vertex_ids, grouping_edges, steps=cfg.groups.walktrap_steps)
+        found = find_groups(
+            vertex_ids,
+            grouping_edges,
+            steps=cfg.groups.walktrap_steps,
+            order_key=source_order(spark, ctx, vertex_ids),
+        )
         grouped = found[found["kind"] != "unlinked"]
         new_groups = {
             key: frozenset(members["nominal_id"])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Final
 
 import igraph as ig
@@ -44,13 +44,22 @@ def _rows(mask: pd.Series) -> str:
     return f"{len(hits)} row(s) (first at row {hits[0]})"
 
 
-def _validated_edges(vertices: Sequence[str], edges: pd.DataFrame) -> list[str]:
-    """Check the input contract; return the vertices sorted as text."""
+def _validated_edges(
+    vertices: Sequence[str], edges: pd.DataFrame, order_key: Mapping[str, str] | None = None
+) -> list[str]:
+    """Check the input contract; return the vertices sorted as text (by ``order_key``)."""
     if not all(isinstance(v, str) for v in vertices):
         raise GraphInputError("vertices: expected nominal ids as str")
-    ordered = sorted(vertices)
-    if any(a == b for a, b in zip(ordered, ordered[1:], strict=False)):
+    if len(set(vertices)) != len(vertices):
         raise GraphInputError("vertices: nominal ids are not unique")
+    if order_key is None:
+        ordered = sorted(vertices)
+    else:
+        if any(v not in order_key for v in vertices):
+            raise GraphInputError("order_key: a vertex has no sort key")
+        if len({order_key[v] for v in vertices}) != len(vertices):
+            raise GraphInputError("order_key: sort keys are not unique")
+        ordered = sorted(vertices, key=order_key.__getitem__)
     missing = [c for c in (SRC, DST, WEIGHT) if c not in edges.columns]
     if missing:
         raise GraphInputError(
@@ -90,7 +99,12 @@ def _members(labels: Sequence[int]) -> dict[int, list[int]]:
     return out
 
 
-def find_groups(vertices: Sequence[str], edges: pd.DataFrame, steps: int = 4) -> pd.DataFrame:
+def find_groups(
+    vertices: Sequence[str],
+    edges: pd.DataFrame,
+    steps: int = 4,
+    order_key: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
     """Group the kept network by Walktrap, cut at maximum modularity.
 
     Pons & Latapy, "Computing communities in large networks using random walks", Journal of
@@ -110,6 +124,11 @@ def find_groups(vertices: Sequence[str], edges: pd.DataFrame, steps: int = 4) ->
         has already combined its support and capped it at 1.
     steps : int
         Length of the random walks (METHOD default 4).
+    order_key : mapping of str to str, optional
+        Vertex -> the text it is ordered by (unique): the source nominal id of a pseudonym,
+        so the groups do not depend on the pseudonym key (METHOD section 4). Without it the
+        vertices are ordered by their own ids. "Smallest member" below means first in this
+        order.
 
     Returns
     -------
@@ -140,7 +159,7 @@ def find_groups(vertices: Sequence[str], edges: pd.DataFrame, steps: int = 4) ->
     """
     if not isinstance(steps, int) or steps < 1:
         raise GraphInputError(f"steps: expected an int >= 1, got {steps!r}")
-    ordered = _validated_edges(vertices, edges)
+    ordered = _validated_edges(vertices, edges, order_key)
     index = {v: i for i, v in enumerate(ordered)}
     pairs = sorted(
         (min(index[a], index[b]), max(index[a], index[b]), float(w))

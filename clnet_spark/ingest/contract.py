@@ -1,9 +1,10 @@
 """The input contract: which files clnet reads and which columns each must have.
 
-A folder holds one file per table, ``<table>.csv`` (UTF-8, header row, RFC 4180 quoting,
-embedded newlines allowed) or ``<table>.parquet`` (a file or a folder of parts). Column names
-are matched case-insensitively after trimming. Columns beyond the contract are kept in a
-``restricted`` map: never exported, never logged.
+A folder holds one file per table, ``<table>.csv`` (UTF-8 unless ``ingest.encoding`` names
+another, header row, RFC 4180 quoting, embedded newlines allowed) or ``<table>.parquet`` (a
+file or a folder of parts). Column names are matched case-insensitively after trimming.
+Columns beyond the contract are restricted: never exported, never logged (kept in a
+``restricted`` map; for nominals, in the ``nominal_identity`` table). See docs/ingest.md.
 """
 
 from __future__ import annotations
@@ -61,6 +62,9 @@ RELATIONSHIPS: Final = TableContract(
     _CHANGE_COLUMNS,
 )
 SOC_GROUPS: Final = TableContract("soc_groups", (c.NOMINAL_ID, c.SOC_GROUP_ID))
+
+INPUT_ISSUE: Final = "_input_issue"
+"""Working column added by ``io.read_input``: why a row is unusable as read, else null."""
 
 ALL_TABLES: Final = (*RECORD_TABLES.values(), RECORD_NOMINALS, NOMINALS, RELATIONSHIPS, SOC_GROUPS)
 

@@ -32,7 +32,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from clnet_spark import columns as c
-from clnet_spark import io
+from clnet_spark import io, privacy
 from clnet_spark.columns import Tables
 from clnet_spark.errors import StageInputError
 from clnet_spark.ingest import transforms as t
@@ -42,6 +42,7 @@ from clnet_spark.ingest.stage import (
     RECORD_COLUMNS,
     RELATIONSHIP_COLUMNS,
     _Classified,
+    pseudonymous_relationships,
 )
 from clnet_spark.run import RunContext
 
@@ -154,6 +155,7 @@ class MergeSink:
                 )
         self.spark, self.ctx = spark, ctx
         self.meta = ctx.commit_metadata("ingest")
+        self.key = privacy.load_key(ctx.warehouse)
         self.changed_records: DataFrame = spark.createDataFrame(
             [], "source string, record_id string"
         )
@@ -180,9 +182,26 @@ class MergeSink:
         if part is None:
             return None
         deleted = part.frame.where(F.col(t.REASON).isNull() & F.col(t.DELETED))
-        self.deleted_nominals = deleted.select(c.NOMINAL_ID).localCheckpoint()
+        self.deleted_nominals = self._pseudonymous(deleted.select(c.NOMINAL_ID)).localCheckpoint()
         self._nominals_deleted = not self.deleted_nominals.isEmpty()
-        return self._merge(Tables.NOMINALS, as_changes(part, NOMINAL_COLUMNS), (c.NOMINAL_ID,))
+        changes = self._pseudonymous(as_changes(part, NOMINAL_COLUMNS))
+        return self._merge(Tables.NOMINALS, changes, (c.NOMINAL_ID,))
+
+    def identity(self, part: _Classified | None, extra_columns: Sequence[str]) -> int | None:
+        """Merge the batch's nominals into ``nominal_identity`` (deleted ones removed)."""
+        if part is None:
+            return None
+        action = F.when(F.col(t.DELETED), F.lit(DELETE)).otherwise(F.lit(UPSERT))
+        changes = part.frame.where(F.col(t.REASON).isNull()).select(
+            c.NOMINAL_ID,
+            F.col(c.NOMINAL_ID).alias(c.SOURCE_NOMINAL_ID),
+            *(F.col(c.RESTRICTED)[name].alias(name) for name in extra_columns),
+            action.alias(ACTION),
+        )
+        return self._merge(Tables.NOMINAL_IDENTITY, self._pseudonymous(changes), (c.NOMINAL_ID,))
+
+    def _pseudonymous(self, frame: DataFrame) -> DataFrame:
+        return privacy.pseudonymise(frame, self.key, (c.NOMINAL_ID,))
 
     def records(self, parts: Sequence[_Classified]) -> int | None:
         if not parts:
@@ -201,7 +220,7 @@ class MergeSink:
             .join(gone, on=c.NOMINAL_ID, how="left")
             .where(F.col("_changed") | F.col("_gone"))
         )
-        batch = as_changes(part, LINK_COLUMNS) if part is not None else None
+        batch = self._pseudonymous(as_changes(part, LINK_COLUMNS)) if part is not None else None
         changes = _with_batch_winning(_deletes_of(stale, LINK_COLUMNS), batch, LINK_KEYS)
         return self._merge(Tables.RECORD_NOMINALS, changes, LINK_KEYS)
 
@@ -217,7 +236,11 @@ class MergeSink:
             .join(gone_b, on=c.NOMINAL_B, how="left")
             .where(F.col("_a") | F.col("_b"))
         )
-        batch = as_changes(part, RELATIONSHIP_COLUMNS) if part is not None else None
+        batch = (
+            pseudonymous_relationships(as_changes(part, RELATIONSHIP_COLUMNS), self.key)
+            if part is not None
+            else None
+        )
         changes = _with_batch_winning(
             _deletes_of(stale, RELATIONSHIP_COLUMNS), batch, RELATIONSHIP_KEYS
         )
@@ -226,7 +249,7 @@ class MergeSink:
     def soc_groups(self, part: _Classified | None) -> int | None:
         if part is not None:  # the list is replaced whole
             return io.write_table(
-                part.accepted.select(c.NOMINAL_ID, c.SOC_GROUP_ID),
+                self._pseudonymous(part.accepted.select(c.NOMINAL_ID, c.SOC_GROUP_ID)),
                 self.ctx.warehouse,
                 Tables.SOC_GROUPS,
                 metadata=self.meta,

@@ -1,9 +1,15 @@
 """The ingest stage: source exports -> Delta bronze tables plus a quarantine.
 
 Tables written: ``records`` (all five sources, partitioned by source), ``record_nominals``,
-``nominals``, ``relationships``, ``soc_groups``, ``missing_episodes``, ``quarantine`` and
-``ingest_counts``. For every input table, rows read = accepted + quarantined + deleted
-(``is_deleted`` rows of a full export are not loaded), and the stage checks it.
+``nominals``, ``relationships``, ``soc_groups``, ``missing_episodes``, ``quarantine``,
+``ingest_counts`` and the restricted ``nominal_identity``. For every input table, rows read =
+accepted + quarantined + deleted (``is_deleted`` rows of a full export are not loaded), and the
+stage checks it.
+
+Rows are validated on the source ids; every nominal id is replaced by its pseudonym
+(:mod:`clnet_spark.privacy`) as the accepted rows are written, so no table but
+``nominal_identity`` (and the restricted ``quarantine``) holds a source nominal id, and
+``nominals`` holds no restricted column.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from clnet_spark import columns as c
-from clnet_spark import io
+from clnet_spark import io, privacy
 from clnet_spark.columns import Tables
 from clnet_spark.errors import InputContractError
 from clnet_spark.guard import collect_bounded
@@ -99,7 +105,6 @@ NOMINAL_COLUMNS = (
     c.LOOKED_AFTER_CHILD,
     c.VULNERABLE_ADULT,
     c.UPDATED_AT,
-    c.RESTRICTED,
 )
 LINK_COLUMNS = (c.SOURCE, c.RECORD_ID, c.NOMINAL_ID, c.ROLE, c.ROLE_RAW, c.UPDATED_AT)
 RELATIONSHIP_COLUMNS = (
@@ -116,6 +121,27 @@ def _empty(spark: SparkSession, ddl: str) -> DataFrame:
     return spark.createDataFrame([], ddl)
 
 
+def nominal_identity(nominals: DataFrame, extra_columns: Sequence[str], key: bytes) -> DataFrame:
+    """The restricted identity table of the accepted nominals.
+
+    Output columns: nominal_id (the pseudonym), source_nominal_id, then one string column per
+    restricted (extra) column of the nominals export (names, addresses, ...).
+    """
+    identity = nominals.select(
+        c.NOMINAL_ID,
+        F.col(c.NOMINAL_ID).alias(c.SOURCE_NOMINAL_ID),
+        *(F.col(c.RESTRICTED)[name].alias(name) for name in extra_columns),
+    )
+    return privacy.pseudonymise(identity, key, (c.NOMINAL_ID,))
+
+
+def pseudonymous_relationships(relationships: DataFrame, key: bytes) -> DataFrame:
+    """Relationships with pseudonyms, still stored with nominal_a < nominal_b."""
+    pseudonymous = privacy.pseudonymise(relationships, key, (c.NOMINAL_A, c.NOMINAL_B))
+    a, b = F.col(c.NOMINAL_A), F.col(c.NOMINAL_B)
+    return pseudonymous.withColumns({c.NOMINAL_A: F.least(a, b), c.NOMINAL_B: F.greatest(a, b)})
+
+
 class FullSink:
     """How a full ingest writes: every table overwritten with the accepted rows of this input.
 
@@ -129,6 +155,7 @@ class FullSink:
     def __init__(self, spark: SparkSession, ctx: RunContext) -> None:
         self.spark, self.ctx = spark, ctx
         self.meta = ctx.commit_metadata("ingest")
+        self.key = privacy.load_key(ctx.warehouse)
 
     def _write(self, frame: DataFrame, name: str, partition_by: tuple[str, ...] = ()) -> int:
         return io.write_table(
@@ -137,7 +164,15 @@ class FullSink:
 
     def nominals(self, part: _Classified | None) -> int | None:
         assert part is not None  # must_exist in a full export
-        return self._write(_select(part.accepted, NOMINAL_COLUMNS), Tables.NOMINALS)
+        frame = privacy.pseudonymise(
+            _select(part.accepted, NOMINAL_COLUMNS), self.key, (c.NOMINAL_ID,)
+        )
+        return self._write(frame, Tables.NOMINALS)
+
+    def identity(self, part: _Classified | None, extra_columns: Sequence[str]) -> int | None:
+        assert part is not None  # must_exist in a full export
+        frame = nominal_identity(part.accepted, extra_columns, self.key)
+        return self._write(frame, Tables.NOMINAL_IDENTITY)
 
     def records(self, parts: Sequence[_Classified]) -> int | None:
         frames = [_select(part.accepted, RECORD_COLUMNS) for part in parts]
@@ -145,7 +180,10 @@ class FullSink:
 
     def record_nominals(self, part: _Classified | None) -> int | None:
         assert part is not None  # must_exist in a full export
-        return self._write(_select(part.accepted, LINK_COLUMNS), Tables.RECORD_NOMINALS)
+        frame = privacy.pseudonymise(
+            _select(part.accepted, LINK_COLUMNS), self.key, (c.NOMINAL_ID,)
+        )
+        return self._write(frame, Tables.RECORD_NOMINALS)
 
     def relationships(self, part: _Classified | None) -> int | None:
         if part is None:
@@ -155,14 +193,18 @@ class FullSink:
                 "recorded_at timestamp, updated_at timestamp",
             )
         else:
-            frame = _select(part.accepted, RELATIONSHIP_COLUMNS)
+            frame = pseudonymous_relationships(
+                _select(part.accepted, RELATIONSHIP_COLUMNS), self.key
+            )
         return self._write(frame, Tables.RELATIONSHIPS)
 
     def soc_groups(self, part: _Classified | None) -> int | None:
         if part is None:
             frame = _empty(self.spark, "nominal_id string, soc_group_id string")
         else:
-            frame = part.accepted.select(c.NOMINAL_ID, c.SOC_GROUP_ID)
+            frame = privacy.pseudonymise(
+                part.accepted.select(c.NOMINAL_ID, c.SOC_GROUP_ID), self.key, (c.NOMINAL_ID,)
+            )
         return self._write(frame, Tables.SOC_GROUPS)
 
     def quarantine(self, frame: DataFrame) -> int:
@@ -175,6 +217,7 @@ class IngestSink(Protocol):
     batch: bool
 
     def nominals(self, part: _Classified | None) -> int | None: ...
+    def identity(self, part: _Classified | None, extra_columns: Sequence[str]) -> int | None: ...
     def records(self, parts: Sequence[_Classified]) -> int | None: ...
     def record_nominals(self, part: _Classified | None) -> int | None: ...
     def relationships(self, part: _Classified | None) -> int | None: ...
@@ -218,7 +261,12 @@ def run_ingest(
         contracts = [
             replace(tc, must_exist=False) if sink.batch else tc for tc in contract.ALL_TABLES
         ]
-        inputs = {tc.name: io.read_input(spark, input_dir, tc) for tc in contracts}
+        inputs = {
+            tc.name: io.read_input(
+                spark, input_dir, tc, encoding=cfg.ingest.encoding.get(tc.name, io.UTF8)
+            )
+            for tc in contracts
+        }
         sources = [s for s in c.SOURCES if inputs[s] is not None]
         if not sources and not sink.batch:
             raise InputContractError(
@@ -253,6 +301,8 @@ def run_ingest(
             )
             report.counts["birth dates set to unknown"] = {r[0]: r[1] for r in birth_issues}
         _note(report.tables, Tables.NOMINALS, sink.nominals(nominals))
+        extra = nominals_in.extra_columns if nominals_in is not None else ()
+        _note(report.tables, Tables.NOMINAL_IDENTITY, sink.identity(nominals, extra))
 
         record_parts = []
         for source in sources:
@@ -267,7 +317,10 @@ def run_ingest(
             record_parts.append(part)
         _note(report.tables, Tables.RECORDS, sink.records(record_parts))
         records = io.read_table(spark, ctx.warehouse, Tables.RECORDS)
-        nominal_keys = io.read_table(spark, ctx.warehouse, Tables.NOMINALS).select(c.NOMINAL_ID)
+        # Links are validated against the source ids of every accepted nominal.
+        nominal_keys = io.read_table(spark, ctx.warehouse, Tables.NOMINAL_IDENTITY).select(
+            F.col(c.SOURCE_NOMINAL_ID).alias(c.NOMINAL_ID)
+        )
 
         links_in = inputs["record_nominals"]
         links = None

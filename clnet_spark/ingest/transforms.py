@@ -15,7 +15,13 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from clnet_spark import columns as c
-from clnet_spark.ingest.contract import DATE_FORMATS, FALSE_WORDS, ROLES, TRUE_WORDS
+from clnet_spark.ingest.contract import (
+    DATE_FORMATS,
+    FALSE_WORDS,
+    INPUT_ISSUE,
+    ROLES,
+    TRUE_WORDS,
+)
 
 REASON = "_reason"
 RAW = "_raw"
@@ -56,7 +62,14 @@ def restricted_map(extra_columns: Sequence[str]) -> Column:
 
 def raw_row(frame: DataFrame) -> Column:
     """The row as it arrived, as a JSON object (restricted: stays in the quarantine table)."""
-    return F.to_json(F.struct(*(F.col(f"`{n}`") for n in frame.columns)))
+    return F.to_json(F.struct(*(F.col(f"`{n}`") for n in frame.columns if n != INPUT_ISSUE)))
+
+
+def input_issue(frame: DataFrame) -> Column:
+    """Why ``io.read_input`` found the row unusable as read (``_input_issue``), else null."""
+    if INPUT_ISSUE in frame.columns:
+        return F.col(INPUT_ISSUE)
+    return F.lit(None).cast("string")
 
 
 def first_reason(*checks: tuple[Column, str]) -> Column:
@@ -167,7 +180,7 @@ def classify_records(
         optional(c.FOUND_AREA),
         *_change_columns(frame),
         restricted_map(extra_columns).alias(c.RESTRICTED),
-        first_reason(*checks).alias(REASON),
+        F.coalesce(input_issue(frame), first_reason(*checks)).alias(REASON),
         raw_row(frame).alias(RAW),
     )
     content = (c.RECORDED_AT, c.TEXT, c.OFFENCE_CODE, c.AREA, c.ENDED_AT, c.FOUND_AREA)
@@ -224,7 +237,10 @@ def classify_nominals(
         F.coalesce(vulnerable, F.lit(False)).alias(c.VULNERABLE_ADULT),
         *_change_columns(frame),
         restricted_map(extra_columns).alias(c.RESTRICTED),
-        first_reason((blank_to_null(c.NOMINAL_ID).isNull(), "missing nominal_id")).alias(REASON),
+        F.coalesce(
+            input_issue(frame),
+            first_reason((blank_to_null(c.NOMINAL_ID).isNull(), "missing nominal_id")),
+        ).alias(REASON),
         raw_row(frame).alias(RAW),
         issue.alias("_birth_date_issue"),
     )
@@ -257,16 +273,20 @@ def classify_record_nominals(
         F.when(~role.isin(*ROLES) | role.isNull(), F.col(c.ROLE)).alias(c.ROLE_RAW),
         *_change_columns(frame),
         raw_row(frame).alias(RAW),
+        input_issue(frame).alias(INPUT_ISSUE),
     )
     joined = _reference(prepared, records, (c.SOURCE, c.RECORD_ID), "_record_known")
     joined = _reference(joined, nominals, (c.NOMINAL_ID,), "_nominal_known")
-    reason = first_reason(
-        (F.col(c.SOURCE).isNull(), "missing source"),
-        (~F.col(c.SOURCE).isin(*c.SOURCES), "unknown source"),
-        (F.col(c.RECORD_ID).isNull(), "missing record_id"),
-        (F.col(c.NOMINAL_ID).isNull(), "missing nominal_id"),
-        (F.col("_record_known").isNull(), "record not found"),
-        (F.col("_nominal_known").isNull(), "nominal not found"),
+    reason = F.coalesce(
+        F.col(INPUT_ISSUE),
+        first_reason(
+            (F.col(c.SOURCE).isNull(), "missing source"),
+            (~F.col(c.SOURCE).isin(*c.SOURCES), "unknown source"),
+            (F.col(c.RECORD_ID).isNull(), "missing record_id"),
+            (F.col(c.NOMINAL_ID).isNull(), "missing nominal_id"),
+            (F.col("_record_known").isNull(), "record not found"),
+            (F.col("_nominal_known").isNull(), "nominal not found"),
+        ),
     )
     classified = joined.select(
         c.SOURCE,
@@ -301,11 +321,14 @@ def classify_relationships(
         recorded.alias(c.RECORDED_AT),
         *_change_columns(frame),
         raw_row(frame).alias(RAW),
-        first_reason(
-            (a.isNull() | b.isNull(), "missing nominal id"),
-            (a == b, "self-relationship"),
-            (blank_to_null(c.RELATIONSHIP_TYPE).isNull(), "missing relationship_type"),
-            *_date_checks(c.RECORDED_AT, recorded, run_day, earliest_year, required=False),
+        F.coalesce(
+            input_issue(frame),
+            first_reason(
+                (a.isNull() | b.isNull(), "missing nominal id"),
+                (a == b, "self-relationship"),
+                (blank_to_null(c.RELATIONSHIP_TYPE).isNull(), "missing relationship_type"),
+                *_date_checks(c.RECORDED_AT, recorded, run_day, earliest_year, required=False),
+            ),
         ).alias("_early_reason"),
     )
     known = nominals.select(F.col(c.NOMINAL_ID).alias("_id"), F.lit(True).alias("_k"))
@@ -343,12 +366,16 @@ def classify_soc_groups(frame: DataFrame, nominals: DataFrame) -> DataFrame:
         F.lit(None).cast("timestamp").alias(c.UPDATED_AT),
         F.lit(False).alias(DELETED),
         raw_row(frame).alias(RAW),
+        input_issue(frame).alias(INPUT_ISSUE),
     )
     joined = _reference(prepared, nominals, (c.NOMINAL_ID,), "_nominal_known")
-    reason = first_reason(
-        (F.col(c.NOMINAL_ID).isNull(), "missing nominal_id"),
-        (F.col(c.SOC_GROUP_ID).isNull(), "missing soc_group_id"),
-        (F.col("_nominal_known").isNull(), "nominal not found"),
+    reason = F.coalesce(
+        F.col(INPUT_ISSUE),
+        first_reason(
+            (F.col(c.NOMINAL_ID).isNull(), "missing nominal_id"),
+            (F.col(c.SOC_GROUP_ID).isNull(), "missing soc_group_id"),
+            (F.col("_nominal_known").isNull(), "nominal not found"),
+        ),
     )
     classified = joined.select(
         c.NOMINAL_ID, c.SOC_GROUP_ID, c.UPDATED_AT, DELETED, reason.alias(REASON), RAW

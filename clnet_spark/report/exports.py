@@ -1,7 +1,8 @@
 """Exports of the output tables: CSV under ``<warehouse>/exports/``, and the dashboard's.
 
-Only analytical columns are exported: the ``restricted`` maps and the quarantine's raw rows
-stay in Delta. Array columns become ``;``-separated text, and the per-term matches JSON. The
+Only analytical columns are exported: the ``restricted`` maps, the quarantine's raw rows and
+the restricted ``nominal_identity`` table (source ids, names, addresses) stay in Delta.
+Array columns become ``;``-separated text, and the per-term matches JSON. The
 same rules apply to the pandas frames the dashboard exports (:func:`flatten_frame`), which it
 offers as CSV, Excel, the network as GraphML or GEXF (Gephi), and entity and link tables for
 i2 Analyst's Notebook (:func:`i2_entities`, :func:`i2_links`; layout in ``docs/dashboard.md``).
@@ -54,12 +55,16 @@ EXPORTED = (
 )
 
 
+NEVER_EXPORTED = (Tables.NOMINAL_IDENTITY, Tables.QUARANTINE)
+"""Restricted tables: no export holds them (the quarantine only as counts)."""
+
+
 def flatten_for_csv(frame: DataFrame) -> DataFrame:
     """Every column as CSV-friendly text; restricted (map) columns are left out."""
     out: list[Column] = []
     for field in frame.schema.fields:
         col = F.col(f"`{field.name}`")
-        if field.name == c.RESTRICTED or isinstance(field.dataType, MapType):
+        if field.name in (c.RESTRICTED, c.SOURCE_NOMINAL_ID) or isinstance(field.dataType, MapType):
             continue
         if isinstance(field.dataType, ArrayType) and not isinstance(
             field.dataType.elementType, StructType
@@ -93,6 +98,8 @@ def write_exports(spark: SparkSession, warehouse: Path) -> dict[str, Path]:
     target = io.staging_folder(published)
     written: dict[str, Path] = {}
     for name in EXPORTED:
+        if name in NEVER_EXPORTED:  # pragma: no cover - a guard against a future edit
+            raise AssertionError(f"{name} is restricted and must not be exported")
         if not io.table_exists(spark, warehouse, name):
             continue
         frame = flatten_for_csv(io.read_table(spark, warehouse, name))

@@ -18,7 +18,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from clnet_spark import columns as c
-from clnet_spark import io
+from clnet_spark import io, privacy
 from clnet_spark.columns import Tables
 from clnet_spark.guard import collect_bounded
 from clnet_spark.run import RunContext
@@ -80,6 +80,7 @@ def run_safeguarding(
         An input table lacks a column (``cl_nominals`` without groups: run the groups stage).
     """
     cfg = config if config is not None else ctx.config.safeguarding
+    cfg = privacy.resolve_overrides(spark, ctx.warehouse, cfg)  # source ids -> pseudonyms
     with ctx.stage(STAGE) as report:
         kept = _read(spark, ctx, Tables.CL_NOMINALS, c.NOMINAL_ID, c.GROUP_ID, c.GROUP_KIND)
         nominals = _read(spark, ctx, Tables.NOMINALS, *_NOMINAL_COLUMNS)

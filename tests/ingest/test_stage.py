@@ -61,9 +61,14 @@ def test_counts_reconcile_and_extra_columns_are_restricted(
         assert row["read"] == row["accepted"] + row["quarantined"] + row["deleted"]
     assert str(reference) == "2020-03-07"
     nominals = io.read_table(spark, ctx.warehouse, Tables.NOMINALS)
-    assert "name" not in nominals.columns  # the BOM-prefixed header still maps to nominal_id
-    restricted = {r["nominal_id"]: r["restricted"] for r in nominals.collect()}
-    assert restricted["A"] == {"name": "Alpha One"}
+    assert "name" not in nominals.columns and "restricted" not in nominals.columns
+    identity = io.read_table(spark, ctx.warehouse, Tables.NOMINAL_IDENTITY)
+    # the BOM-prefixed header still maps to nominal_id
+    names = {r["source_nominal_id"]: r["name"] for r in identity.collect()}
+    assert names == {"A": "Alpha One", "B": "Beta Two", "C": "Gamma Three"}
+    assert {r["nominal_id"] for r in nominals.collect()} == {
+        r["nominal_id"] for r in identity.collect()
+    }
     text = io.read_table(spark, ctx.warehouse, Tables.RECORDS).where("record_id = 'R1'").first()
     assert text["text"] == "running a county line\nto Shrewsbury"
     quarantine = io.read_table(spark, ctx.warehouse, Tables.QUARANTINE)

@@ -19,7 +19,7 @@ import pytest
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from clnet_spark import io
+from clnet_spark import io, privacy
 from clnet_spark.columns import Tables
 from clnet_spark.config import load_config
 from clnet_spark.demo import write_demo_corpus
@@ -84,6 +84,12 @@ def demo(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Demo:
     run_groups(spark, ctx)
     with (root / "input" / "ground_truth" / "cl_nominals.csv").open(encoding="utf-8") as fh:
         truth = list(csv.DictReader(fh))
+    # ground truth names source ids; the tables hold pseudonyms (the test key of conftest)
+    key = privacy.load_key()
+    source_of = {}
+    for t in truth:
+        pseudonym = privacy.python_pseudonym(key, t["nominal_id"])
+        source_of[pseudonym], t["nominal_id"] = t["nominal_id"], pseudonym
 
     kept = io.read_table(spark, ctx.warehouse, Tables.CL_NOMINALS).select("nominal_id")
     dated = (
@@ -98,7 +104,7 @@ def demo(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory) -> Demo:
 
     config = sg.SafeguardingConfig(
         overrides=[
-            {"nominal_id": overridden, "reason": REASON},
+            {"nominal_id": source_of[overridden], "reason": REASON},  # resolved by the stage
             {"nominal_id": NOT_KEPT, "reason": "an officer's typing error"},
         ]
     )
@@ -223,7 +229,12 @@ def test_disproportionality_covers_the_three_populations(demo: Demo) -> None:
 
 def test_no_name_or_restricted_field_reaches_a_table_or_a_log_line(demo: Demo) -> None:
     with (demo.input_dir / "nominals.csv").open(encoding="utf-8") as fh:
-        names = {row["name"] for row in csv.DictReader(fh) if row["nominal_id"] in demo.flags}
+        key = privacy.load_key()
+        names = {
+            row["name"]
+            for row in csv.DictReader(fh)
+            if privacy.python_pseudonym(key, row["nominal_id"]) in demo.flags
+        }
     assert names
     for columns in demo.columns.values():
         assert "restricted" not in columns and "birth_date" not in columns
