@@ -116,6 +116,11 @@ class CompiledCatalogue:
 
         self.catalogue = catalogue
         self.weights = {group.name: group.weight for group in catalogue.groups}
+        self._by_mask: dict[int, tuple[Decimal, list[str]]] = {}
+        bit = {group.name: 1 << number for number, group in enumerate(catalogue.groups)}
+        self.group_bits = np.array([bit[t.group] for t in catalogue.terms], dtype=np.int64)
+        self.group_column = pa.array([term.group for term in catalogue.terms], type=pa.string())
+        self.term_column = pa.array([term.label for term in catalogue.terms], type=pa.string())
         self.terms: list[CompiledTerm] = []
         for index, term in enumerate(catalogue.terms):
             try:
@@ -189,62 +194,92 @@ class CompiledCatalogue:
             texts = texts.combine_chunks()
         if texts.type == pa.large_string():
             texts = texts.cast(pa.string())
-        found: dict[int, list[tuple[int, int]]] = {}  # record -> [(term index, offset)]
-        cache: dict[int, str] = {}
-
-        def text_of(row: int) -> str:
-            if row not in cache:
-                cache[row] = bmp_text(texts[row].as_py())
-            return cache[row]
-
-        for row, phrase in zip(*self.candidates(texts), strict=True):
-            compiled = self.phrases[phrase]
-            hit = compiled.verifier.search(text_of(int(row)))
+        rows: list[int] = []  # per verified match: record, term index, offset
+        indexes: list[int] = []
+        offsets: list[int] = []
+        candidate_rows, candidate_phrases = self.candidates(texts)
+        values: list[str | None] | None = None
+        if self.raws or len(candidate_rows) > len(texts) // 16:
+            values = texts.to_pylist()  # cheaper than one lookup per row when many match
+        last, text = -1, ""
+        phrases = self.phrases
+        for row, phrase in zip(candidate_rows.tolist(), candidate_phrases.tolist(), strict=True):
+            if row != last:
+                value = values[row] if values is not None else texts[row].as_py()
+                last, text = row, bmp_text(value)
+            compiled = phrases[phrase]
+            hit = compiled.verifier.search(text)
             if hit is not None:
-                found.setdefault(int(row), []).append((compiled.index, hit.start()))
-        if self.raws:
-            for row, value in enumerate(texts.to_pylist()):
+                rows.append(row)
+                indexes.append(compiled.index)
+                offsets.append(hit.start())
+        if self.raws and values is not None:
+            for row, value in enumerate(values):
                 if value is None:
                     continue
                 text = bmp_text(value)
                 for compiled in self.raws:
                     hit = compiled.verifier.search(text)
                     if hit is not None:
-                        found.setdefault(row, []).append((compiled.index, hit.start()))
-        return self._rows(batch, found)
+                        rows.append(row)
+                        indexes.append(compiled.index)
+                        offsets.append(hit.start())
+        return self._rows(batch, rows, indexes, offsets)
 
     def _rows(
-        self, batch: pa.RecordBatch, found: dict[int, list[tuple[int, int]]]
+        self, batch: pa.RecordBatch, rows: list[int], indexes: list[int], offsets: list[int]
     ) -> pa.RecordBatch:
-        rows = sorted(found)
-        terms = self.catalogue.terms
-        weights: list[Decimal] = []
-        groups: list[list[str]] = []
-        matches: list[list[dict[str, Any]]] = []
-        for row in rows:
-            hits = sorted(found[row])
-            named = sorted({terms[index].group for index, _ in hits})
-            total = sum((self.weights[name] for name in named), Decimal(0))
-            weights.append(min(total, _ONE).quantize(_NINE_PLACES))
+        """The output batch from the verified matches (record, term index, offset)."""
+        row_array = np.asarray(rows, dtype=np.int64)
+        index_array = np.asarray(indexes, dtype=np.int64)
+        order = np.lexsort((index_array, row_array))  # by record, then catalogue order
+        row_array, index_array = row_array[order], index_array[order]
+        offset_array = np.asarray(offsets, dtype=np.int32)[order]
+        records, starts = np.unique(row_array, return_index=True)
+        masks = (
+            np.bitwise_or.reduceat(self.group_bits[index_array], starts)
+            if len(starts)
+            else np.empty(0, np.int64)
+        )
+        weights, groups = [], []
+        for mask in masks.tolist():
+            weight, named = self._groups_of(mask)
+            weights.append(weight)
             groups.append(named)
-            matches.append(
+        take_terms = pa.array(index_array, type=pa.int64())
+        matches = pa.ListArray.from_arrays(
+            pa.array(np.append(starts, len(row_array)).astype(np.int32)),
+            pa.StructArray.from_arrays(
                 [
-                    {GROUP: terms[index].group, TERM: terms[index].label, OFFSET: offset}
-                    for index, offset in hits
-                ]
-            )
-        take = pa.array(rows, type=pa.int64())
+                    self.group_column.take(take_terms),
+                    self.term_column.take(take_terms),
+                    pa.array(offset_array, type=pa.int32()),
+                ],
+                fields=list(_ARROW_MATCH),
+            ),
+        )
+        take = pa.array(records, type=pa.int64())
         return pa.RecordBatch.from_arrays(
             [
                 batch.column(batch.schema.get_field_index(SOURCE)).take(take).cast(pa.string()),
                 batch.column(batch.schema.get_field_index(RECORD_ID)).take(take).cast(pa.string()),
                 pa.array(weights, type=_ARROW_SCHEMA.field(RECORD_WEIGHT).type),
                 pa.array(groups, type=_ARROW_SCHEMA.field(MATCHED_GROUPS).type),
-                pa.array(matches, type=_ARROW_SCHEMA.field(MATCHES).type),
-                pa.array([self.catalogue.hash] * len(rows), type=pa.string()),
+                matches,
+                pa.array([self.catalogue.hash] * len(records), type=pa.string()),
             ],
             schema=_ARROW_SCHEMA,
         )
+
+    def _groups_of(self, mask: int) -> tuple[Decimal, list[str]]:
+        """The weight and sorted names of a set of groups (a bit mask over catalogue.groups,
+        which are sorted by name); cached per set."""
+        known = self._by_mask.get(mask)
+        if known is None:
+            named = [g.name for bit, g in enumerate(self.catalogue.groups) if mask >> bit & 1]
+            total = sum((self.weights[name] for name in named), Decimal(0))
+            known = self._by_mask[mask] = (min(total, _ONE).quantize(_NINE_PLACES), named)
+        return known
 
 
 _COMPILED: dict[str, CompiledCatalogue] = {}

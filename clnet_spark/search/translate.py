@@ -79,15 +79,37 @@ def category_body(category: str, negate: bool = False) -> str:
     return _class_body(_ranges(lambda ch: unicodedata.category(ch).startswith(category) != negate))
 
 
+_WORD_CATEGORIES: Final = frozenset(["Lu", "Ll", "Lt", "Lm", "Lo", "Nd"])
+
+
 @functools.cache
-def word_body() -> str:
-    """A ``re`` class body of the word characters: Unicode letters, decimal digits, ``_``."""
+def _numeric_not_decimal() -> str:
+    """A ``re`` class body: what Python's Unicode ``\\w`` matches beyond the word characters
+    (other numbers such as "²" or "Ⅻ"); ``\\w`` matches every word character."""
+    unicode_word = re.compile(r"\w")
     return _class_body(
-        _ranges(lambda ch: ch == "_" or unicodedata.category(ch) in _WORD_CATEGORIES)
+        _ranges(
+            lambda ch: (
+                unicode_word.match(ch) is not None
+                and ch != "_"
+                and unicodedata.category(ch) not in _WORD_CATEGORIES
+            )
+        )
     )
 
 
-_WORD_CATEGORIES: Final = frozenset(["Lu", "Ll", "Lt", "Lm", "Lo", "Nd"])
+class _Word:
+    """One word character, as a ``re`` pattern of width 1: a ``\\w`` that is not
+    in :func:`_numeric_not_decimal` (far smaller than listing every letter)."""
+
+    def __str__(self) -> str:
+        return f"\\w(?<![{_numeric_not_decimal()}])"
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
+WORD: Final = _Word()
 
 
 def bmp_text(text: str) -> str:
@@ -133,17 +155,26 @@ def phrase_filter(label: str) -> bytes:
 
 def phrase_verifier(label: str) -> str:
     """The Python ``re`` pattern of a phrase, with the meaning of
-    :func:`~clnet_spark.search.catalogue.phrase_pattern` (METHOD section 2)."""
+    :func:`~clnet_spark.search.catalogue.phrase_pattern` (METHOD section 2).
+
+    Like the Java pattern, it starts with the first word (``re`` then skips quickly to where
+    its first letter occurs) and looks back over it for a word character.
+
+    >>> import re
+    >>> [m.start() for m in re.finditer(phrase_verifier("county line"), "é county-lines")]
+    [2]
+    """
     separator = "[" + re.escape(TERM_SPACES) + "_\\-]+"
-    body = separator.join(
+    first, *rest = (
         "".join(
             f"[{ch.lower()}{ch.upper()}]" if ch.isascii() and ch.isalpha() else re.escape(ch)
             for ch in word
         )
         for word in phrase_words(label)
     )
-    word = word_body()
-    return f"(?<![{word}]){body}[sS]?(?![{word}])"
+    width = len(phrase_words(label)[0])
+    body = "".join(separator + word for word in rest)
+    return f"{first}(?<!{WORD}.{{{width}}}){body}[sS]?(?!{WORD})"
 
 
 # --- raw regular expressions -------------------------------------------------------------

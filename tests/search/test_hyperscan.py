@@ -156,6 +156,7 @@ def every_term_once() -> list[str]:
         if term.kind == "phrase":
             texts.append(f"seen: {term.label.lower()}s today")
             texts.extend(f"{ch}{term.label}{ch}" for ch in ("é", "\U0001d400", "_", "7", "😀"))
+    texts += ["at 12:45 a TICKETS lineX zqX é ket", "ZQX yw", "k\nt", "ket\n", "ticketé"]
     return texts
 
 
@@ -195,7 +196,7 @@ def test_a_match_across_two_adjacent_texts_is_not_reported() -> None:
 def test_both_engines_give_identical_record_matches_on_a_demo_corpus(
     spark: SparkSession, tmp_path: Path
 ) -> None:
-    write_demo_corpus(tmp_path / "input", scale=0.02, seed=5)
+    write_demo_corpus(tmp_path / "input", scale=0.01, seed=5)
     ctx = RunContext(tmp_path / "warehouse", load_config())
     run_ingest(spark, tmp_path / "input", ctx)
     records = read_table(spark, ctx.warehouse, Tables.RECORDS).select(c.SOURCE, c.RECORD_ID, c.TEXT)
