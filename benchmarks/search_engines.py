@@ -368,10 +368,12 @@ def run_benchmark(
     seed: int = 7,
     echo: Callable[[str], None] = print,
     pipeline_scales: list[float] | None = None,
+    search: bool = True,
 ) -> dict[str, Any]:
     """Run every scale: first the search-stage figures of all scales (the native engine at the
     smallest only), then the whole pipeline at each of ``pipeline_scales`` (default: all);
-    return the results, also saved as JSON (after every step) and a plot."""
+    return the results, also saved as JSON (after every step) and a plot. ``search=False``
+    skips the search-stage figures (the corpus is still generated)."""
     pipeline_scales = scales if pipeline_scales is None else pipeline_scales
     out.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {
@@ -393,7 +395,13 @@ def run_benchmark(
         shutil.rmtree(roots[scale], ignore_errors=True)
         entry: dict[str, Any] = {"scale": scale, "load_before": os.getloadavg()[0]}
         results["scales"].append(entry)
-        measure_search(spark, entry, roots[scale], save, scale == ordered[0], seed)
+        if search:
+            measure_search(spark, entry, roots[scale], save, scale == ordered[0], seed)
+        else:
+            start = time.perf_counter()
+            write_demo_corpus(roots[scale] / "input", scale=scale, seed=seed)
+            entry["generate_seconds"] = time.perf_counter() - start
+            save()
         for line in summary_lines({"scales": [entry]}):
             echo(line)
     for entry in results["scales"]:
@@ -426,6 +434,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--driver-memory", default="6g")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
+        "--pipeline-only", action="store_true", help="skip the search-stage figures"
+    )
+    parser.add_argument(
         "--pipeline-scales", default=None, help="scales to run the whole pipeline at (all)"
     )
     args = parser.parse_args(argv)
@@ -446,7 +457,13 @@ def main(argv: list[str] | None = None) -> None:
             else [float(s) for s in args.pipeline_scales.split(",") if s]
         )
         results = run_benchmark(
-            spark, scales, args.out, args.work, args.seed, pipeline_scales=pipeline
+            spark,
+            scales,
+            args.out,
+            args.work,
+            args.seed,
+            pipeline_scales=pipeline,
+            search=not args.pipeline_only,
         )
     finally:
         spark.stop()
