@@ -51,7 +51,7 @@ class IngestConfig(_Section):
 
 class SearchConfig(_Section):
     catalogue: Path = Path("search_terms.yaml")
-    engine: Literal["native"] = "native"
+    engine: Literal["hyperscan", "native"] = "hyperscan"
 
 
 class NetworkConfig(_Section):

@@ -2,8 +2,12 @@
 
 - :mod:`clnet_spark.search.catalogue` reads and validates ``conf/search_terms.yaml`` (groups,
   weights, phrases and safe raw regexes) and fixes the matching semantics of a phrase;
-- :mod:`clnet_spark.search.native` matches records against it with Spark built-in functions,
-  giving each matching record its weight, groups and the offset of every matched term.
+- :mod:`clnet_spark.search.hyperscan_engine` (the default engine) matches records against it
+  with one multi-pattern Hyperscan scan per Arrow batch and an exact Python check of each
+  candidate (:mod:`clnet_spark.search.translate` writes the patterns);
+- :mod:`clnet_spark.search.native` (the fallback) does the same with Spark built-in functions;
+  both give each matching record its weight, groups and the offset of every matched term, and
+  give exactly the same rows. ``search.engine`` in ``conf/clnet.yaml`` chooses.
 
 ``docs/search.md`` describes the semantics, the safety rule for raw regexes and the choice of
 street names.

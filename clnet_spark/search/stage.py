@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Final
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
@@ -12,26 +13,41 @@ from clnet_spark import io
 from clnet_spark.columns import Tables
 from clnet_spark.guard import collect_bounded
 from clnet_spark.run import RunContext
+from clnet_spark.search import hyperscan_engine, native
 from clnet_spark.search.catalogue import Catalogue, load_catalogue
-from clnet_spark.search.native import match_records
 
 log = logging.getLogger(__name__)
 
+ENGINES: Final = {"hyperscan": hyperscan_engine.match_records, "native": native.match_records}
+"""``search.engine`` in ``conf/clnet.yaml`` -> the engine's ``match_records``."""
+
 
 def run_search(spark: SparkSession, ctx: RunContext, catalogue: Catalogue | None = None) -> str:
-    """Search all records; return the catalogue hash stored with the matches."""
+    """Search all records with the configured engine; return the catalogue hash stored with
+    the matches (column ``catalogue_hash`` and the commit metadata).
+
+    The catalogue is validated, and compiled for the Hyperscan engine, before any data is read.
+    """
     catalogue = catalogue or load_catalogue(ctx.config.catalogue_path)
+    engine = ctx.config.search.engine
+    if engine == "hyperscan":
+        hyperscan_engine.check_catalogue(catalogue)
     with ctx.stage("search") as report:
         records = io.read_table(spark, ctx.warehouse, Tables.RECORDS).select(
             c.SOURCE, c.RECORD_ID, c.TEXT
         )
-        matches = match_records(records, catalogue)
+        log.info("search engine: %s", engine)
+        matches = ENGINES[engine](records, catalogue)
         report.tables[Tables.RECORD_MATCHES] = io.write_table(
             matches,
             ctx.warehouse,
             Tables.RECORD_MATCHES,
             partition_by=(c.SOURCE,),
-            metadata={**ctx.commit_metadata("search"), "catalogue_hash": catalogue.hash},
+            metadata={
+                **ctx.commit_metadata("search"),
+                "catalogue_hash": catalogue.hash,
+                "search_engine": engine,
+            },
         )
         written = io.read_table(spark, ctx.warehouse, Tables.RECORD_MATCHES)
         report.counts["records searched"] = records.count()
@@ -47,4 +63,5 @@ def run_search(spark: SparkSession, ctx: RunContext, catalogue: Catalogue | None
             )
         }
         report.counts["catalogue hash"] = catalogue.hash
+        report.counts["search engine"] = engine
     return catalogue.hash
