@@ -7,6 +7,7 @@ bounded by the kept nominals, not by the corpus. Tables written: ``cl_groups``,
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pandas as pd
@@ -33,11 +34,42 @@ GROUP_SCHEMA = (
 
 
 def previous_groups(spark: SparkSession, ctx: RunContext) -> dict[str, frozenset[str]]:
-    """Membership of the groups of the previous run (empty on a first run)."""
+    """Membership of the groups of the previous run (empty on a first run).
+
+    The previous run is the last one the run log records as succeeded: groups written by a
+    run that was killed or failed afterwards (``clnet run --resume`` reruns them) are not a
+    previous run. A warehouse without a run log (stages run one by one) uses the table as it
+    is; so does a recomputation pinned to a past run's versions (``clnet run --as-of``).
+    """
     if not io.table_exists(spark, ctx.warehouse, Tables.CL_GROUPS):
         return {}
-    rows = io.read_table(spark, ctx.warehouse, Tables.CL_GROUPS).select(c.GROUP_ID, "members")
+    groups = io.read_table(spark, ctx.warehouse, Tables.CL_GROUPS)
+    live = io._pinned(spark, ctx.warehouse, Tables.CL_GROUPS) is None
+    if live and io.table_exists(spark, ctx.warehouse, Tables.RUN_LOG):
+        version = _last_succeeded_version(spark, ctx, Tables.CL_GROUPS)
+        if version is None:
+            return {}
+        if version != io.table_version(spark, ctx.warehouse, Tables.CL_GROUPS):
+            path = str(io.table_path(ctx.warehouse, Tables.CL_GROUPS))
+            groups = spark.read.format("delta").option("versionAsOf", version).load(path)
+    rows = groups.select(c.GROUP_ID, "members")
     return {row[0]: frozenset(row[1]) for row in collect_bounded(rows, Tables.CL_GROUPS)}
+
+
+def _last_succeeded_version(spark: SparkSession, ctx: RunContext, table: str) -> int | None:
+    """The version of ``table`` written by the latest succeeded run that wrote it, if any."""
+    runs = (
+        io.read_table(spark, ctx.warehouse, Tables.RUN_LOG)
+        .where(F.col("outcome") == "succeeded")
+        .orderBy(F.col("ended_at").desc())
+        .select("tables")
+        .limit(100)
+    )
+    for row in collect_bounded(runs, Tables.RUN_LOG):
+        written = json.loads(row[0] or "{}")
+        if table in written:
+            return int(written[table])
+    return None
 
 
 GROUP_CHANGES_SCHEMA = (

@@ -43,4 +43,7 @@ def test_driver_memory_reports_python_and_jvm_peaks(spark: SparkSession) -> None
     assert figures["python peak rss"] > 10  # MB: an interpreter with pandas loaded
     # the test session's JVM is this process's child: its resident and heap peaks are read
     assert figures["jvm peak rss"] > 50
-    assert 0 < figures["jvm peak heap"] <= figures["jvm max heap"] * 1.01
+    # the heap peak sums each pool's own peak, reached at different moments: an upper bound
+    # of the heap in use, which may exceed the maximum heap after many collections
+    assert figures["jvm peak heap"] > 0
+    assert figures["jvm max heap"] > 0
