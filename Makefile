@@ -6,7 +6,7 @@ SCALE  ?= 1.0
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 IMAGE  ?= clnet:$(VERSION)
 
-.PHONY: setup jars demo test lint clean
+.PHONY: setup jars browser demo test lint clean
 .PHONY: package image
 
 $(VENV)/.installed: pyproject.toml
@@ -26,7 +26,12 @@ setup: $(VENV)/.installed deploy/jars.txt
 demo: setup
 	$(VENV)/bin/clnet demo --workdir demo --scale $(SCALE)
 
-test: setup
+# The dashboard's browser tests drive Debian's Chromium (apt, as root); nothing downloads one.
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+test: setup browser
 	$(PY) -m pytest
 
 lint: setup
