@@ -28,10 +28,9 @@ from clnet_spark.pipeline import STAGES
 
 pytestmark = [
     pytest.mark.slow,
-    # NOTE: the kill chain has not yet passed end to end since the fault, incremental and lines
-    # work were merged (fixes for the change report and the export comparison are in, not yet
-    # confirmed on an idle machine); see docs/reliability.md. Not strict: a pass shows as XPASS.
-    pytest.mark.xfail(strict=False, reason="not yet confirmed since the merge (docs/reliability.md)"),
+    # NOTE: not yet passed end to end since the incremental, deal-line and pseudonym work
+    # joined the pipeline; see docs/reliability.md ("Open"). A pass shows as XPASS.
+    pytest.mark.xfail(strict=False, reason="not yet confirmed since the merge"),
 ]
 
 # Mid-write kills where a stage's first write is large enough to be caught landing data files
