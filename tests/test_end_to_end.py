@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 
 from clnet_spark import io
 from clnet_spark.columns import Tables
@@ -87,7 +88,13 @@ def test_recovered_groups_list_their_own_deal_lines(spark: SparkSession, demo_ru
     truth = root / "input" / "ground_truth"
     planted_groups = pd.read_csv(truth / "groups.csv", dtype=str)
     members = pd.read_csv(truth / "cl_nominals.csv", dtype=str)
-    found = io.read_table(spark, ctx.warehouse, Tables.CL_NOMINALS).select("nominal_id", "group_id")
+    # ground truth names source ids; the tables hold pseudonyms (nominal_identity maps them)
+    identity = io.read_table(spark, ctx.warehouse, Tables.NOMINAL_IDENTITY)
+    found = (
+        io.read_table(spark, ctx.warehouse, Tables.CL_NOMINALS)
+        .join(identity, on="nominal_id", how="inner")
+        .select(F.col("source_nominal_id").alias("nominal_id"), "group_id")
+    )
     found = found.toPandas().dropna()
     group_lines = io.read_table(spark, ctx.warehouse, Tables.GROUP_LINES).toPandas()
     lines = io.read_table(spark, ctx.warehouse, Tables.LINES).toPandas().set_index("line_id")
