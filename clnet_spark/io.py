@@ -253,6 +253,11 @@ def _pinned(spark: SparkSession, warehouse: Path, name: str) -> tuple[Path, int]
     return pin
 
 
+def is_pinned(spark: SparkSession, warehouse: Path, name: str) -> bool:
+    """Whether reads of ``name`` see another warehouse's recorded version (:func:`pinned_reads`)."""
+    return _pinned(spark, warehouse, name) is not None
+
+
 def table_exists(spark: SparkSession, warehouse: Path, name: str) -> bool:
     if _pinned(spark, warehouse, name) is not None:
         return True

@@ -222,19 +222,27 @@ def _resumable(
             names or "no stage",
         )
         return []
-    for report in done:
+    # A table several stages write (network, then groups, write cl_nominals) must be at the
+    # version the last completed stage writing it left; if anything wrote it since (the
+    # killed stage, or another run), that stage and every later one run again.
+    last_write: dict[str, tuple[int, int]] = {}
+    for index, report in enumerate(done):
         for table, version in report.tables.items():
-            found = latest_version_on_disk(io.table_path(warehouse, table))
-            if found != version:
-                log.info(
-                    "resume: %s is at version %s, run %s left version %s; running every stage",
-                    table,
-                    found,
-                    previous.get("run_id"),
-                    version,
-                )
-                return []
-    return done
+            last_write[table] = (index, version)
+    keep = len(done)
+    for table, (index, version) in sorted(last_write.items()):
+        found = latest_version_on_disk(io.table_path(warehouse, table))
+        if found != version:
+            log.info(
+                "resume: %s is at version %s, run %s left version %s; rerunning from stage %s",
+                table,
+                found,
+                previous.get("run_id"),
+                version,
+                done[index].stage,
+            )
+            keep = min(keep, index)
+    return done[:keep]
 
 
 def _record_if_interrupted(

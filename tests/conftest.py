@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,12 +26,39 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SparkSession]:
         master="local[2]",
         app_name="clnet-tests",
         shuffle_partitions=2,
-        driver_memory="2g",
-        extra={"spark.ui.enabled": "false", "spark.default.parallelism": "2"},
+        driver_memory="3g",
+        extra={
+            "spark.ui.enabled": "false",
+            "spark.default.parallelism": "2",
+            # A whole test run is one long-lived session: keep its status history short and
+            # let the context cleaner free unreferenced checkpoints and shuffles often.
+            "spark.sql.ui.retainedExecutions": "20",
+            "spark.ui.retainedJobs": "50",
+            "spark.ui.retainedStages": "50",
+            "spark.ui.retainedTasks": "2000",
+            "spark.cleaner.periodicGC.interval": "2min",
+        },
     )
     session = build_session(settings, checkpoint_dir=tmp_path_factory.mktemp("checkpoints"))
     yield session
     session.stop()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_spark_memory() -> Iterator[None]:
+    """After each module: drop cached frames and Delta's table snapshots, then collect.
+
+    The whole run shares one session; without this, cached frames, Delta's snapshot cache of
+    every table a module wrote and the local checkpoints of earlier modules pile up in the
+    driver and starve later modules' tasks of memory.
+    """
+    yield
+    session = SparkSession.getActiveSession()
+    if session is not None:
+        session.catalog.clearCache()
+        session.sparkContext._jvm.org.apache.spark.sql.delta.DeltaLog.clearCache()
+        gc.collect()  # Python's references to JVM frames go first, then the JVM's garbage
+        session.sparkContext._jvm.System.gc()  # the context cleaner frees what is unreferenced
 
 
 @pytest.fixture(scope="session")

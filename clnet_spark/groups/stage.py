@@ -11,7 +11,7 @@ import json
 import logging
 
 import pandas as pd
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from clnet_spark import columns as c
@@ -33,25 +33,34 @@ GROUP_SCHEMA = (
 )
 
 
-def previous_groups(spark: SparkSession, ctx: RunContext) -> dict[str, frozenset[str]]:
-    """Membership of the groups of the previous run (empty on a first run).
+def _last_succeeded(spark: SparkSession, ctx: RunContext, table: str) -> DataFrame | None:
+    """``table`` as the last succeeded run left it; None when no such run wrote it.
 
-    The previous run is the last one the run log records as succeeded: groups written by a
-    run that was killed or failed afterwards (``clnet run --resume`` reruns them) are not a
-    previous run. A warehouse without a run log (stages run one by one) uses the table as it
-    is; so does a recomputation pinned to a past run's versions (``clnet run --as-of``).
+    The groups stage reads its own earlier outputs (memberships, the id register) this way:
+    what a run that was killed or failed afterwards wrote (``clnet run --resume`` reruns it)
+    is not a previous run, so a rerun issues the ids an uninterrupted run would have. A
+    warehouse without a run log (stages run one by one) uses the table as it is; so does a
+    recomputation pinned to a past run's versions (``clnet run --as-of``).
     """
-    if not io.table_exists(spark, ctx.warehouse, Tables.CL_GROUPS):
-        return {}
-    groups = io.read_table(spark, ctx.warehouse, Tables.CL_GROUPS)
-    live = io._pinned(spark, ctx.warehouse, Tables.CL_GROUPS) is None
+    if not io.table_exists(spark, ctx.warehouse, table):
+        return None
+    frame = io.read_table(spark, ctx.warehouse, table)
+    live = not io.is_pinned(spark, ctx.warehouse, table)
     if live and io.table_exists(spark, ctx.warehouse, Tables.RUN_LOG):
-        version = _last_succeeded_version(spark, ctx, Tables.CL_GROUPS)
+        version = _last_succeeded_version(spark, ctx, table)
         if version is None:
-            return {}
-        if version != io.table_version(spark, ctx.warehouse, Tables.CL_GROUPS):
-            path = str(io.table_path(ctx.warehouse, Tables.CL_GROUPS))
-            groups = spark.read.format("delta").option("versionAsOf", version).load(path)
+            return None
+        if version != io.table_version(spark, ctx.warehouse, table):
+            path = str(io.table_path(ctx.warehouse, table))
+            frame = spark.read.format("delta").option("versionAsOf", version).load(path)
+    return frame
+
+
+def previous_groups(spark: SparkSession, ctx: RunContext) -> dict[str, frozenset[str]]:
+    """Membership of the groups of the previous (last succeeded) run; empty on a first run."""
+    groups = _last_succeeded(spark, ctx, Tables.CL_GROUPS)
+    if groups is None:
+        return {}
     rows = groups.select(c.GROUP_ID, "members")
     return {row[0]: frozenset(row[1]) for row in collect_bounded(rows, Tables.CL_GROUPS)}
 
@@ -79,10 +88,9 @@ GROUP_CHANGES_SCHEMA = (
 
 
 def issued_up_to(spark: SparkSession, ctx: RunContext) -> int:
-    """The highest group number ever issued in this warehouse (0 before the first run)."""
-    if not io.table_exists(spark, ctx.warehouse, Tables.GROUP_ID_REGISTER):
-        return 0
-    row = io.read_table(spark, ctx.warehouse, Tables.GROUP_ID_REGISTER).first()
+    """The highest group number a succeeded run issued in this warehouse (0 before any)."""
+    register = _last_succeeded(spark, ctx, Tables.GROUP_ID_REGISTER)
+    row = register.first() if register is not None else None
     return int(row["issued_up_to"]) if row is not None else 0
 
 

@@ -26,7 +26,6 @@ from clnet_spark import columns as c
 log = logging.getLogger(__name__)
 
 
-
 def src(field: str) -> Column:
     """An attribute of the source vertex in a message expression."""
     return F.col(c.SRC)[field]

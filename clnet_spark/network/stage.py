@@ -131,22 +131,28 @@ def run_network(spark: SparkSession, ctx: RunContext) -> None:
         record_nominals = io.read_table(spark, ctx.warehouse, Tables.RECORD_NOMINALS)
         relationships = io.read_table(spark, ctx.warehouse, Tables.RELATIONSHIPS)
 
-        links = build.linking_links(record_nominals, cfg.linking_roles, cfg.max_record_nominals)
-        links = links.checkpoint()
-        identified = build.identified_links(links, matches)
-        lines = None
+        record_lines = None
         if io.table_exists(spark, ctx.warehouse, Tables.RECORD_LINES):
             record_lines = io.read_table(spark, ctx.warehouse, Tables.RECORD_LINES)
-            lines = build.line_links(links, record_lines, matches).checkpoint()
-        evidence = build.nominal_evidence(identified, lines, cfg.line_weight).checkpoint()
-        provisional = build.provisional_edges(identified, lines, cfg.line_weight)
-        deepened = build.deepening_edges(
-            links, relationships, evidence.select(c.ID), cfg.adversarial_types
+        network = build.build_network(
+            record_nominals,
+            matches,
+            relationships,
+            record_lines,
+            linking_roles=cfg.linking_roles,
+            max_record_nominals=cfg.max_record_nominals,
+            line_weight=cfg.line_weight,
+            adversarial_types=cfg.adversarial_types,
+            rounds=cfg.rounds,
+            threshold=cfg.threshold,
         )
-        vertices, edges = build.network_graph(evidence, provisional, deepened)
-        vertices, edges = vertices.checkpoint(), edges.checkpoint()
-        weighted, propagated = build.propagate(vertices, edges, cfg.rounds)
-        kept, kept_edges = build.prune(weighted, propagated, cfg.threshold)
+        links, lines, vertices, edges = (
+            network.links,
+            network.lines,
+            network.vertices,
+            network.edges,
+        )
+        kept, kept_edges = network.kept, network.kept_edges
 
         meta = ctx.commit_metadata("network")
         nominals_out = kept.select(

@@ -2,9 +2,10 @@
 
 A master and two workers (1 core, 1 GB each) run on 127.0.0.1 (``conftest.py``);
 ``deploy/submit.sh --master spark://127.0.0.1:PORT jobs/run.py`` runs every stage on a demo
-corpus (scale 0.02) with 4 shuffle partitions, and the shared local[2] session runs the same
-corpus with 2. Every output table must be equal, row order aside; groups are matched by their
-members, so that a renumbering would not hide or fake a difference.
+corpus (scale 0.02) with 4 shuffle partitions; the shared local-mode run of the same corpus
+(``demo_outputs``: local[2], 2 partitions) is the reference. Every output table must be
+equal, row order aside; groups are matched by their members, so that a renumbering would not
+hide or fake a difference.
 
 The executors here use this test's interpreter and checkout (``PYSPARK_PYTHON``,
 ``spark.executorEnv.PYTHONPATH``), as on a cluster whose nodes share one environment;
@@ -28,16 +29,12 @@ from pyspark.sql import functions as F
 from clnet_spark import io
 from clnet_spark.columns import Tables
 from clnet_spark.config import load_config
-from clnet_spark.demo import write_demo_corpus
-from clnet_spark.pipeline import run_all
-from clnet_spark.run import RunContext
 
 if TYPE_CHECKING:
     from tests.deploy.conftest import Cluster
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
-SCALE = 0.02
 
 # Output tables and their columns that hold a CL group id.
 GROUP_COLUMNS = {
@@ -63,10 +60,9 @@ GROUP_COLUMNS = {
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("cluster-corpus") / "input"
-    write_demo_corpus(root, scale=SCALE, seed=7)
-    return root
+def corpus(demo_outputs: Path) -> Path:
+    """The corpus of the shared demo run (scale 0.02, seed 7)."""
+    return demo_outputs.parent / "input"
 
 
 @pytest.fixture(scope="module")
@@ -100,17 +96,9 @@ def cluster_warehouse(
 
 
 @pytest.fixture(scope="module")
-def local_warehouse(
-    spark: SparkSession,
-    corpus: Path,
-    standalone_cluster: Cluster,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Path:
-    warehouse = tmp_path_factory.mktemp("local-run") / "warehouse"
-    started = time.monotonic()
-    run_all(spark, corpus, RunContext(warehouse, load_config()))
-    standalone_cluster.timings["pipeline in local mode"] = time.monotonic() - started
-    return warehouse
+def local_warehouse(demo_outputs: Path) -> Path:
+    """The shared demo run: the same corpus in the local[2] test session (read only)."""
+    return demo_outputs
 
 
 def group_memberships(spark: SparkSession, warehouse: Path) -> dict[frozenset[str], str]:

@@ -18,12 +18,7 @@ from pyspark.sql import SparkSession
 from clnet_spark import guard, io
 from clnet_spark.columns import Tables
 
-pytestmark = [
-    pytest.mark.slow,
-    # NOTE: not yet passed end to end since the incremental, deal-line and pseudonym work
-    # joined the pipeline; see docs/reliability.md ("Open"). A pass shows as XPASS.
-    pytest.mark.xfail(strict=False, reason="not yet confirmed since the merge"),
-]
+pytestmark = pytest.mark.slow
 
 
 def test_one_run_wins_the_other_fails_clearly_and_nothing_is_corrupted(

@@ -26,12 +26,7 @@ from clnet_spark.columns import Tables
 from clnet_spark.locking import warehouse_lock
 from clnet_spark.pipeline import STAGES
 
-pytestmark = [
-    pytest.mark.slow,
-    # NOTE: not yet passed end to end since the incremental, deal-line and pseudonym work
-    # joined the pipeline; see docs/reliability.md ("Open"). A pass shows as XPASS.
-    pytest.mark.xfail(strict=False, reason="not yet confirmed since the merge"),
-]
+pytestmark = pytest.mark.slow
 
 # Mid-write kills where a stage's first write is large enough to be caught landing data files
 # (a small table, such as group_lines on a tiny corpus, can commit before the hook sees it);

@@ -47,6 +47,33 @@ def test_completed_stages_are_restored_when_nothing_changed(tmp_path: Path) -> N
     ]
 
 
+def test_a_table_two_stages_write_is_checked_at_the_last_write(tmp_path: Path) -> None:
+    _table(tmp_path, "records", 1)
+    _table(tmp_path, "cl_nominals", 2)  # the network stage wrote version 0, groups version 1
+    journal = _journal(
+        "fp",
+        ("ingest", {"records": 0}),
+        ("network", {"cl_nominals": 0}),
+        ("groups", {"cl_nominals": 1}),
+    )
+    restored = _resumable(journal, "fp", ("ingest", "network", "groups", "report"), tmp_path)
+    assert [r.stage for r in restored] == ["ingest", "network", "groups"]
+
+
+def test_the_stage_whose_output_moved_on_runs_again_with_every_later_one(tmp_path: Path) -> None:
+    stages = ("ingest", "search", "network", "groups", "report")
+    _table(tmp_path, "records", 1)
+    _table(tmp_path, "record_matches", 1)
+    _table(tmp_path, "cl_nominals", 2)  # a killed groups stage wrote version 1 after network
+    journal = _journal(
+        "fp",
+        ("ingest", {"records": 0}),
+        ("search", {"record_matches": 0}),
+        ("network", {"cl_nominals": 0}),
+    )
+    assert [r.stage for r in _resumable(journal, "fp", stages, tmp_path)] == ["ingest", "search"]
+
+
 def test_every_stage_runs_when_anything_differs(tmp_path: Path) -> None:
     _table(tmp_path, "records", 2)  # written again after the killed run: version 1, not 0
     journal = _journal("fp", ("ingest", {"records": 0}))

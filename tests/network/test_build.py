@@ -33,16 +33,20 @@ def run_method(
     rounds: int = 1,
     threshold: float = 0.5,
 ) -> tuple[DataFrame, DataFrame, DataFrame, DataFrame]:
-    match_df = spark.createDataFrame(matches, MATCH_DDL)
-    link_df = build.linking_links(spark.createDataFrame(links, LINK_DDL), LINKING, 25)
-    rel_df = spark.createDataFrame(relationships, REL_DDL)
-    identified = build.identified_links(link_df, match_df)
-    evidence = build.nominal_evidence(identified)
-    provisional = build.provisional_edges(identified)
-    deepened = build.deepening_edges(link_df, rel_df, evidence.select(c.ID), ("rival",))
-    vertices, edges = build.network_graph(evidence, provisional, deepened)
-    weighted, propagated = build.propagate(vertices, edges, rounds)
-    kept, kept_edges = build.prune(weighted, propagated, threshold)
+    network = build.build_network(
+        spark.createDataFrame(links, LINK_DDL),
+        spark.createDataFrame(matches, MATCH_DDL),
+        spark.createDataFrame(relationships, REL_DDL),
+        None,
+        linking_roles=LINKING,
+        max_record_nominals=25,
+        line_weight=0.0,
+        adversarial_types=("rival",),
+        rounds=rounds,
+        threshold=threshold,
+    )
+    weighted, propagated = network.weighted, network.propagated
+    kept, kept_edges = network.kept, network.kept_edges
     return weighted, propagated, kept, kept_edges
 
 

@@ -44,31 +44,25 @@ def run_with_lines(
     line_weight: float = 0.4,
     max_record_nominals: int = 25,
 ) -> dict[str, DataFrame]:
-    match_df = spark.createDataFrame(matches, MATCH_DDL)
-    link_df = build.linking_links(
-        spark.createDataFrame(links, LINK_DDL), LINKING, max_record_nominals
+    network = build.build_network(
+        spark.createDataFrame(links, LINK_DDL),
+        spark.createDataFrame(matches, MATCH_DDL),
+        spark.createDataFrame(relationships, REL_DDL),
+        None if record_lines is None else spark.createDataFrame(record_lines, RECORD_LINES_DDL),
+        linking_roles=LINKING,
+        max_record_nominals=max_record_nominals,
+        line_weight=line_weight,
+        adversarial_types=("rival",),
+        rounds=1,
+        threshold=0.5,
     )
-    lines = (
-        build.line_links(link_df, spark.createDataFrame(record_lines, RECORD_LINES_DDL), match_df)
-        if record_lines is not None
-        else None
-    )
-    identified = build.identified_links(link_df, match_df)
-    evidence = build.nominal_evidence(identified, lines, line_weight)
-    provisional = build.provisional_edges(identified, lines, line_weight)
-    deepened = build.deepening_edges(
-        link_df, spark.createDataFrame(relationships, REL_DDL), evidence.select(c.ID), ("rival",)
-    )
-    vertices, edges = build.network_graph(evidence, provisional, deepened)
-    weighted, propagated = build.propagate(vertices, edges, 1)
-    kept, kept_edges = build.prune(weighted, propagated, 0.5)
     return {
-        "evidence": evidence,
-        "provisional": provisional,
-        "weighted": weighted,
-        "propagated": propagated,
-        "kept": kept,
-        "kept_edges": kept_edges,
+        "evidence": network.evidence,
+        "provisional": network.provisional,
+        "weighted": network.weighted,
+        "propagated": network.propagated,
+        "kept": network.kept,
+        "kept_edges": network.kept_edges,
     }
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
-from clnet_spark import io
+from clnet_spark import io, privacy
 from clnet_spark.columns import Tables
 from clnet_spark.config import load_config
 from clnet_spark.errors import StageInputError
@@ -116,6 +116,15 @@ def merged(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory):
     return warehouse, ctx, changed
 
 
+def pseudonyms(*source_ids: str) -> dict[str, str]:
+    """Source nominal id -> the pseudonym the tables hold (the tests' fixed key)."""
+    key = privacy.load_key()
+    return {n: privacy.python_pseudonym(key, n) for n in source_ids}
+
+
+P = pseudonyms(*"ABCDE")
+
+
 def rows(spark: SparkSession, warehouse: Path, name: str, *columns: str) -> set[tuple]:
     return {tuple(r) for r in io.read_table(spark, warehouse, name).select(*columns).collect()}
 
@@ -138,16 +147,19 @@ def test_links_of_sent_records_are_replaced_and_deleted_people_lose_theirs(
 ) -> None:
     warehouse, _, _ = merged
     assert rows(spark, warehouse, Tables.RECORD_NOMINALS, "record_id", "nominal_id") == {
-        ("C1", "A"),
-        ("C4", "E"),
+        ("C1", P["A"]),
+        ("C4", P["E"]),
     }  # C1-B replaced, C2-B deleted with C2, C3-D gone with D
 
 
 def test_people_relationships_and_soc_list(spark: SparkSession, merged) -> None:
     warehouse, ctx, _ = merged
-    assert rows(spark, warehouse, Tables.NOMINALS, "nominal_id") == {("A",), ("B",), ("C",), ("E",)}
-    assert rows(spark, warehouse, Tables.RELATIONSHIPS, "nominal_a", "nominal_b") == {("A", "C")}
-    assert rows(spark, warehouse, Tables.SOC_GROUPS, "nominal_id", "soc_group_id") == {("E", "S2")}
+    assert rows(spark, warehouse, Tables.NOMINALS, "nominal_id") == {(P[n],) for n in "ABCE"}
+    relationships = rows(spark, warehouse, Tables.RELATIONSHIPS, "nominal_a", "nominal_b")
+    assert relationships == {tuple(sorted((P["A"], P["C"])))}  # stored as nominal_a < nominal_b
+    assert rows(spark, warehouse, Tables.SOC_GROUPS, "nominal_id", "soc_group_id") == {
+        (P["E"], "S2")
+    }
     quarantined = rows(spark, warehouse, Tables.QUARANTINE, "table", "reason", "run_id")
     assert ("crimes", "unparseable recorded_at", ctx.run_id) in quarantined
     ingest = next(r for r in ctx.reports if r.stage == "ingest")

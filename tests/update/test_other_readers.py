@@ -19,13 +19,18 @@ from .conftest import History
 pytestmark = pytest.mark.slow
 
 
+def _arrow_map_entry(value: Any) -> bool:
+    """A (key, value) pair as pyarrow gives a map's entries (Spark's structs are Rows)."""
+    return isinstance(value, tuple) and not isinstance(value, Row) and len(value) == 2
+
+
 def normalise(value: Any) -> Any:
     """One spelling for both readers: maps and structs as sorted pairs, UTC-naive times."""
     if isinstance(value, Row):
         value = value.asDict(recursive=True)
     if isinstance(value, dict):
         return ("{}", tuple(sorted((k, normalise(v)) for k, v in value.items())))
-    if isinstance(value, list) and value and all(isinstance(v, tuple) for v in value):
+    if isinstance(value, list) and value and all(_arrow_map_entry(v) for v in value):
         return ("{}", tuple(sorted((k, normalise(v)) for k, v in value)))  # arrow's map
     if isinstance(value, list | tuple):
         return tuple(normalise(v) for v in value)
