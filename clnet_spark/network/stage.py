@@ -18,7 +18,7 @@ from clnet_spark import columns as c
 from clnet_spark import io
 from clnet_spark.columns import Tables
 from clnet_spark.guard import collect_bounded
-from clnet_spark.network import build
+from clnet_spark.network import assemble, build
 from clnet_spark.run import RunContext
 from clnet_spark.search.catalogue import Catalogue, load_catalogue
 
@@ -134,7 +134,7 @@ def run_network(spark: SparkSession, ctx: RunContext) -> None:
         record_lines = None
         if io.table_exists(spark, ctx.warehouse, Tables.RECORD_LINES):
             record_lines = io.read_table(spark, ctx.warehouse, Tables.RECORD_LINES)
-        network = build.build_network(
+        network = assemble.build_network(
             record_nominals,
             matches,
             relationships,

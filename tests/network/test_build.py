@@ -10,7 +10,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from clnet_spark import columns as c
-from clnet_spark.network import build
+from clnet_spark.network import assemble, build
 from clnet_spark.weights import WEIGHT_TYPE
 
 LINKING = ("suspect", "offender", "charged", "arrested", "subject", "associate", "victim")
@@ -33,7 +33,7 @@ def run_method(
     rounds: int = 1,
     threshold: float = 0.5,
 ) -> tuple[DataFrame, DataFrame, DataFrame, DataFrame]:
-    network = build.build_network(
+    network = assemble.build_network(
         spark.createDataFrame(links, LINK_DDL),
         spark.createDataFrame(matches, MATCH_DDL),
         spark.createDataFrame(relationships, REL_DDL),

@@ -20,7 +20,7 @@ from decimal import Decimal
 from pyspark.sql import DataFrame, SparkSession
 
 from clnet_spark import columns as c
-from clnet_spark.network import build
+from clnet_spark.network import assemble
 
 LINKING = ("suspect", "offender", "charged", "arrested", "subject", "associate", "victim")
 MATCH_DDL = (
@@ -44,7 +44,7 @@ def run_with_lines(
     line_weight: float = 0.4,
     max_record_nominals: int = 25,
 ) -> dict[str, DataFrame]:
-    network = build.build_network(
+    network = assemble.build_network(
         spark.createDataFrame(links, LINK_DDL),
         spark.createDataFrame(matches, MATCH_DDL),
         spark.createDataFrame(relationships, REL_DDL),
