@@ -146,16 +146,10 @@ def run_network(spark: SparkSession, ctx: RunContext) -> None:
             rounds=cfg.rounds,
             threshold=cfg.threshold,
         )
-        links, lines, vertices, edges = (
-            network.links,
-            network.lines,
-            network.vertices,
-            network.edges,
-        )
-        kept, kept_edges = network.kept, network.kept_edges
+        links, lines = network.links, network.lines
 
         meta = ctx.commit_metadata("network")
-        nominals_out = kept.select(
+        nominals_out = network.kept.select(
             F.col(c.ID).alias(c.NOMINAL_ID),
             c.WEIGHT,
             c.EVIDENCE,
@@ -168,7 +162,7 @@ def run_network(spark: SparkSession, ctx: RunContext) -> None:
         report.tables[Tables.CL_NOMINALS] = io.write_table(
             nominals_out, ctx.warehouse, Tables.CL_NOMINALS, metadata=meta
         )
-        edges_out = kept_edges.select(
+        edges_out = network.kept_edges.select(
             c.SRC,
             c.DST,
             F.col(c.EDGE_WEIGHT).alias(c.WEIGHT),
@@ -198,7 +192,7 @@ def run_network(spark: SparkSession, ctx: RunContext) -> None:
         report.tables[Tables.SEARCH_TERM_REPORT] = io.write_table(
             terms, ctx.warehouse, Tables.SEARCH_TERM_REPORT, metadata=meta
         )
-        sizes = vertices.agg(
+        sizes = network.vertices.agg(
             F.count(F.lit(1)).alias("deepened"),
             F.count(F.when(F.col(c.EVIDENCE) > 0, 1)).alias("provisional"),
         ).first()
@@ -215,7 +209,7 @@ def run_network(spark: SparkSession, ctx: RunContext) -> None:
                 .count(),
                 "provisional nominals": sizes["provisional"],
                 "nominals after deepening": sizes["deepened"],
-                "edges after deepening": edges.count(),
+                "edges after deepening": network.edges.count(),
                 "kept nominals": kept_counts["kept"],
                 "kept unlinked nominals": kept_counts["unlinked"],
                 "kept edges": io.read_table(spark, ctx.warehouse, Tables.CL_EDGES).count(),

@@ -45,9 +45,7 @@ def run_method(
         rounds=rounds,
         threshold=threshold,
     )
-    weighted, propagated = network.weighted, network.propagated
-    kept, kept_edges = network.kept, network.kept_edges
-    return weighted, propagated, kept, kept_edges
+    return network.weighted, network.propagated, network.kept, network.kept_edges
 
 
 def weights_of(frame: DataFrame, key: str, value: str) -> dict[str, Decimal]:
