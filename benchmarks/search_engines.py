@@ -12,7 +12,15 @@ over 5 million) the benchmark
 
    - ``hyperscan``: :func:`clnet_spark.search.hyperscan_engine.match_records` on Spark;
    - ``native``: :func:`clnet_spark.search.native.match_records`, at the smallest scale only
-     (it is slow); its output is compared with the Hyperscan engine's (``identical``);
+     (it is slow; ``--native-scales`` names others); its output is compared with the
+     Hyperscan engine's (``identical``);
+   - ``spark_read_only``: reading the same texts with Spark and summing their lengths (the
+     floor the stage's reading sets);
+   - ``engine_one_process``: the Hyperscan engine's batch function
+     (:meth:`~clnet_spark.search.hyperscan_engine.CompiledCatalogue.match_batch`) run in this
+     one Python process on Arrow batches of 10,000 records read with ``deltalake``; the time
+     is the matching alone, like the reference's (where the stage's time goes:
+     ``docs/search.md``);
    - ``reference``: one Python process reading the same texts (Arrow, from the Delta table)
      and scanning them record by record with Hyperscan's block mode, the database (the
      engine's filter patterns) compiled once, a callback that only counts. The time is the
@@ -181,6 +189,30 @@ def reference_scan(warehouse: Path, catalogue: Catalogue, som: bool = False) -> 
     }
 
 
+def spark_read(spark: SparkSession, warehouse: Path) -> dict[str, Any]:
+    """Seconds to read every text of ``records`` with Spark (the sum of their lengths)."""
+    start = time.perf_counter()
+    io.read_table(spark, warehouse, Tables.RECORDS).agg(F.sum(F.length(c.TEXT))).first()
+    return {"seconds": time.perf_counter() - start, "cores": cores(spark)}
+
+
+def engine_one_process(warehouse: Path, catalogue: Catalogue) -> dict[str, Any]:
+    """The engine's batch function in this process, on batches of 10,000 records (its
+    patterns compiled beforehand)."""
+    from deltalake import DeltaTable
+
+    engine = hyperscan_engine.compiled(catalogue)
+    for term in engine.terms:  # compiled before timing, as the reference's database is
+        term.verifier  # noqa: B018
+    dataset = DeltaTable(str(io.table_path(warehouse, Tables.RECORDS))).to_pyarrow_dataset()
+    seconds, matched = 0.0, 0
+    for batch in dataset.to_batches(columns=[c.SOURCE, c.RECORD_ID, c.TEXT], batch_size=10_000):
+        start = time.perf_counter()
+        matched += engine.match_batch(batch).num_rows
+        seconds += time.perf_counter() - start
+    return {"seconds": seconds, "matching_records": matched, "cores": 1}
+
+
 def rates(entry: dict[str, Any], records: int, size: int, workers: int) -> dict[str, Any]:
     seconds = entry["seconds"]
     entry.update(
@@ -249,6 +281,10 @@ def measure_search(
         engines["identical"] = (
             ours.exceptAll(theirs).count() == 0 and theirs.exceptAll(ours).count() == 0
         )
+    engines["spark_read_only"] = rates(spark_read(spark, warehouse), records, size, workers)
+    engines["engine_one_process"] = rates(
+        engine_one_process(warehouse, catalogue), records, size, 1
+    )
     engines["reference"] = rates(reference_scan(warehouse, catalogue), records, size, 1)
     if with_native:
         som = reference_scan(warehouse, catalogue, som=True)
@@ -301,6 +337,12 @@ def summary_lines(results: dict[str, Any]) -> list[str]:
                 / engines["reference"]["mb_per_s_per_core"]
             )
             lines.append(f"{'':>6} Spark engine / reference, per core: {ratio:.2f} (target >= 0.5)")
+        if "engine_one_process" in engines and "reference" in engines:
+            ratio = (
+                engines["engine_one_process"]["mb_per_s_per_core"]
+                / engines["reference"]["mb_per_s_per_core"]
+            )
+            lines.append(f"{'':>6} engine in one process / reference: {ratio:.2f}")
         if "hyperscan" in engines and "native" in engines:
             speedup = engines["native"]["seconds"] / engines["hyperscan"]["seconds"]
             lines.append(
@@ -369,11 +411,13 @@ def run_benchmark(
     echo: Callable[[str], None] = print,
     pipeline_scales: list[float] | None = None,
     search: bool = True,
+    native_scales: list[float] | None = None,
 ) -> dict[str, Any]:
     """Run every scale: first the search-stage figures of all scales (the native engine at the
     smallest only), then the whole pipeline at each of ``pipeline_scales`` (default: all);
     return the results, also saved as JSON (after every step) and a plot. ``search=False``
-    skips the search-stage figures (the corpus is still generated)."""
+    skips the search-stage figures (the corpus is still generated). The native engine runs at
+    ``native_scales`` (default: the smallest scale)."""
     pipeline_scales = scales if pipeline_scales is None else pipeline_scales
     out.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {
@@ -396,7 +440,8 @@ def run_benchmark(
         entry: dict[str, Any] = {"scale": scale, "load_before": os.getloadavg()[0]}
         results["scales"].append(entry)
         if search:
-            measure_search(spark, entry, roots[scale], save, scale == ordered[0], seed)
+            with_native = scale in native_scales if native_scales else scale == ordered[0]
+            measure_search(spark, entry, roots[scale], save, with_native, seed)
         else:
             start = time.perf_counter()
             write_demo_corpus(roots[scale] / "input", scale=scale, seed=seed)
@@ -439,6 +484,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--pipeline-scales", default=None, help="scales to run the whole pipeline at (all)"
     )
+    parser.add_argument(
+        "--native-scales", default=None, help="scales to time the native engine at (smallest)"
+    )
     args = parser.parse_args(argv)
     scales = [SMOKE_SCALE] if args.smoke else [float(s) for s in args.scales.split(",")]
     spark = build_session(
@@ -464,6 +512,11 @@ def main(argv: list[str] | None = None) -> None:
             args.seed,
             pipeline_scales=pipeline,
             search=not args.pipeline_only,
+            native_scales=(
+                None
+                if args.native_scales is None
+                else [float(s) for s in args.native_scales.split(",") if s]
+            ),
         )
     finally:
         spark.stop()

@@ -26,7 +26,7 @@ from clnet_spark.ingest.stage import run_ingest
 from clnet_spark.pipeline import recorded, run_graph_stages
 from clnet_spark.run import RunContext, StageReport
 from clnet_spark.search.catalogue import Catalogue, load_catalogue
-from clnet_spark.search.native import match_records
+from clnet_spark.search.stage import ENGINES
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,8 @@ def search_changed(
     report: StageReport,
     metadata: dict[str, str] | None = None,
 ) -> int:
-    """Search the records named by ``keys`` again and merge the result into ``record_matches``.
+    """Search the records named by ``keys`` again, with the configured engine (``search.engine``),
+    and merge the result into ``record_matches``.
 
     Parameters
     ----------
@@ -80,7 +81,7 @@ def search_changed(
         .join(keys, on=list(RECORD_KEYS), how="left_semi")
         .select(c.SOURCE, c.RECORD_ID, c.TEXT)
     )
-    matches = match_records(records, catalogue)
+    matches = ENGINES[ctx.config.search.engine](records, catalogue)
     action = F.when(F.col(c.RECORD_WEIGHT).isNull(), F.lit(DELETE)).otherwise(F.lit(UPSERT))
     changes = (
         keys.join(matches, on=list(RECORD_KEYS), how="left")
