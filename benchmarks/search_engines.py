@@ -29,7 +29,9 @@ over 5 million) the benchmark
      (``docs/search.md``);
 
 3. samples the driver's memory every 0.5 s: the resident set of this Python process plus the
-   driver JVM, and, apart, the Python workers.
+   driver JVM (also each apart), and, apart, the Python workers. In local mode the driver JVM
+   is also the executor, so its resident set holds the heap Spark computes in (capped by
+   ``--driver-memory``); the Python process is where anything collected would land.
 
 Per-core figures divide by the cores the run used (``local[N]``: N; the reference: 1). The
 machine may be shared: the load average before and after each scale is recorded.
@@ -84,6 +86,8 @@ class MemorySampler:
     def __init__(self, interval: float = 0.5) -> None:
         self.interval = interval
         self.peak_driver = 0
+        self.peak_python = 0
+        self.peak_jvm = 0
         self.peak_workers = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -98,17 +102,19 @@ class MemorySampler:
 
     def sample(self) -> None:
         me = psutil.Process()
-        driver, workers = me.memory_info().rss, 0
+        python, jvm, workers = me.memory_info().rss, 0, 0
         for child in me.children(recursive=True):
             try:
                 name, rss = child.name(), child.memory_info().rss
             except psutil.Error:
                 continue
             if name == "java":
-                driver += rss
+                jvm += rss
             elif name.startswith("python"):
                 workers += rss
-        self.peak_driver = max(self.peak_driver, driver)
+        self.peak_driver = max(self.peak_driver, python + jvm)
+        self.peak_python = max(self.peak_python, python)
+        self.peak_jvm = max(self.peak_jvm, jvm)
         self.peak_workers = max(self.peak_workers, workers)
 
     def _run(self) -> None:
@@ -356,7 +362,9 @@ def summary_lines(results: dict[str, Any]) -> list[str]:
             lines.append(
                 f"{'':>6} pipeline {entry['pipeline_seconds']:.1f}s, generate "
                 f"{entry.get('generate_seconds', 0):.1f}s, peak driver memory "
-                f"{entry.get('peak_driver_mb', 0):,.0f} MB (Python workers "
+                f"{entry.get('peak_driver_mb', 0):,.0f} MB (driver Python "
+                f"{entry.get('peak_driver_python_mb', 0):,.0f} MB, JVM "
+                f"{entry.get('peak_driver_jvm_mb', 0):,.0f} MB; Python workers "
                 f"{entry.get('peak_workers_mb', 0):,.0f} MB), load "
                 f"{entry['load_before_pipeline']:.1f} -> {entry['load_after']:.1f}"
             )
@@ -458,6 +466,8 @@ def run_benchmark(
             finally:
                 memory.sample()
                 entry["peak_driver_mb"] = memory.peak_driver / MB
+                entry["peak_driver_python_mb"] = memory.peak_python / MB
+                entry["peak_driver_jvm_mb"] = memory.peak_jvm / MB
                 entry["peak_workers_mb"] = memory.peak_workers / MB
                 save()
         shutil.rmtree(roots[entry["scale"]], ignore_errors=True)

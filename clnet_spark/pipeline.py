@@ -192,9 +192,10 @@ def run_graph_stages(
 ) -> dict[str, Path]:
     """Lines to report, recomputed from the warehouse's tables; return the CSV exports.
 
-    Deal lines are extracted again from every record (their activity depends on every
-    record's matches). ``pending`` says which stages still need running (``clnet run
-    --resume`` skips those an interrupted run completed); the report stage always runs.
+    Here deal lines are extracted again from every record (an update extracts those of the
+    records it changed before this and skips "lines"). ``pending`` says which stages still
+    need running (``clnet run --resume`` skips those an interrupted run completed); the
+    report stage always runs.
 
     The version of every table at the start is kept in ``ctx.input_versions`` (the run log
     records it, and ``clnet run --as-of`` reads those versions again).

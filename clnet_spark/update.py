@@ -2,7 +2,8 @@
 
 The batch goes through the full ingest (:func:`~clnet_spark.ingest.stage.run_ingest`, same
 validation and quarantine) with a :class:`~clnet_spark.ingest.merge.MergeSink`; only the
-records it sent are searched again (:func:`search_changed`), and the analysis stages
+records it sent are searched again (:func:`search_changed`) and read again for deal lines
+(:func:`~clnet_spark.lines.stage.run_lines` with ``changed``), and the analysis stages
 (network onwards) are recomputed from the tables, as a full run computes them. The tables end
 as a full run on the final data would leave them (``tests/update/``).
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from functools import reduce
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,8 @@ from clnet_spark.columns import Tables
 from clnet_spark.errors import ClnetError
 from clnet_spark.ingest.merge import DELETE, RECORD_KEYS, UPSERT, MergeSink, merge_changes
 from clnet_spark.ingest.stage import run_ingest
-from clnet_spark.pipeline import recorded, run_graph_stages
+from clnet_spark.lines.stage import run_lines
+from clnet_spark.pipeline import recorded, run_graph_stages, warehouse_versions
 from clnet_spark.run import RunContext, StageReport
 from clnet_spark.search.catalogue import Catalogue, load_catalogue
 from clnet_spark.search.stage import ENGINES
@@ -157,6 +160,7 @@ def run_update(
     require_catalogue(spark, ctx, catalogue)
 
     def body(state: dict[str, Any]) -> dict[str, Path]:
+        changed: list[DataFrame] = []
         for number, batch in enumerate(batches, start=1):
             suffix = "" if number == 1 else f" {number}"
             sink = MergeSink(spark, ctx)
@@ -167,6 +171,14 @@ def run_update(
                 report.tables[Tables.RECORD_MATCHES] = search_changed(
                     spark, ctx, catalogue, sink.changed_records, report
                 )
-        return run_graph_stages(spark, ctx, state["reference"], notify)
+            changed.append(sink.changed_records)
+        # What the analysis reads, kept before the lines of the changed records are replaced
+        # (as a full run keeps it before its lines stage).
+        ctx.input_versions = warehouse_versions(ctx.warehouse)
+        notify("lines")
+        run_lines(spark, ctx, changed=reduce(DataFrame.unionByName, changed))
+        return run_graph_stages(
+            spark, ctx, state["reference"], notify, pending=lambda name: name != "lines"
+        )
 
     return recorded(spark, ctx, body, input_dir=list(batches), catalogue_hash=catalogue.hash)

@@ -93,6 +93,23 @@ NAME_PATTERN: Final = (
 Group 1 holds the name of the first two forms, group 2 that of the last two.
 """
 
+PHONE_HINT: Final = r"7(?:" + _SEP + r"?[0-9]){3}\)?(?:" + _SEP + r"?[0-9]){6}"
+"""The part of :data:`PHONE_PATTERN` every number has (its ``7`` and nine digits), without
+the look-arounds that make the full pattern slow to try at every position: a cheap first
+test, true for every text the full pattern matches."""
+
+
+def may_mention_a_line(text: Column) -> Column:
+    """A cheap test, true for every text holding a number or a name (and for some others):
+    the digits of :data:`PHONE_HINT`, ``line`` in any case, or ``DL``.
+
+    Every :data:`NAME_PATTERN` match holds ``line`` (ASCII case-insensitive, so still
+    ``line`` after ``lower``) or ``DL``; every :data:`PHONE_PATTERN` match holds a
+    :data:`PHONE_HINT` match.
+    """
+    return (F.instr(F.lower(text), "line") > 0) | (F.instr(text, "DL") > 0) | text.rlike(PHONE_HINT)
+
+
 OFFSET_TYPE: Final = "int"
 _MENTIONS: Final = "_mentions"
 
@@ -146,7 +163,9 @@ def extract_record_lines(records: DataFrame) -> DataFrame:
         line's first mention in the text, whichever written form it took).
     """
     text = F.col(c.TEXT)
-    candidates = records.where(text.rlike(PHONE_PATTERN) | text.rlike(NAME_PATTERN))
+    candidates = records.where(may_mention_a_line(text)).where(
+        text.rlike(PHONE_PATTERN) | text.rlike(NAME_PATTERN)
+    )
     mentions = candidates.select(
         c.SOURCE,
         c.RECORD_ID,

@@ -10,29 +10,40 @@ from __future__ import annotations
 
 import logging
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from clnet_spark import columns as c
 from clnet_spark import io
 from clnet_spark.columns import Tables
+from clnet_spark.ingest.merge import ACTION, DELETE, UPSERT, merge_changes
 from clnet_spark.lines.extract import NUMBER, extract_record_lines, group_line_table, line_table
 from clnet_spark.run import RunContext
 
 log = logging.getLogger(__name__)
 
 
-def run_lines(spark: SparkSession, ctx: RunContext) -> None:
-    """Extract the deal lines of every record; write ``record_lines`` and ``lines``."""
+def run_lines(spark: SparkSession, ctx: RunContext, changed: DataFrame | None = None) -> None:
+    """Extract the deal lines of every record; write ``record_lines`` and ``lines``.
+
+    With ``changed`` (columns source, record_id: the records an update sent, new, amended or
+    deleted), only those records are read again: their rows of ``record_lines`` are replaced
+    in one MERGE, and ``lines`` is recomputed from the whole ``record_lines``. A warehouse
+    without ``record_lines`` gets the full extraction.
+    """
     with ctx.stage("lines") as report:
         records = io.read_table(spark, ctx.warehouse, Tables.RECORDS)
         matches = io.read_table(spark, ctx.warehouse, Tables.RECORD_MATCHES)
         meta = ctx.commit_metadata("lines")
-
-        found = extract_record_lines(records.select(c.SOURCE, c.RECORD_ID, c.TEXT))
-        report.tables[Tables.RECORD_LINES] = io.write_table(
-            found, ctx.warehouse, Tables.RECORD_LINES, metadata=meta
-        )
+        if changed is not None and io.table_exists(spark, ctx.warehouse, Tables.RECORD_LINES):
+            changed = changed.select(c.SOURCE, c.RECORD_ID).dropDuplicates().localCheckpoint()
+            report.tables[Tables.RECORD_LINES] = _merge_changed(spark, ctx, records, changed, meta)
+            report.counts["records read again"] = changed.count()
+        else:
+            found = extract_record_lines(records.select(c.SOURCE, c.RECORD_ID, c.TEXT))
+            report.tables[Tables.RECORD_LINES] = io.write_table(
+                found, ctx.warehouse, Tables.RECORD_LINES, metadata=meta
+            )
         record_lines = io.read_table(spark, ctx.warehouse, Tables.RECORD_LINES)
         lines = line_table(record_lines, records, matches)
         report.tables[Tables.LINES] = io.write_table(
@@ -57,6 +68,38 @@ def run_lines(spark: SparkSession, ctx: RunContext) -> None:
             }
         )
         log.info("lines: %d lines, %d active", totals["lines"], totals["active"])
+
+
+def _merge_changed(
+    spark: SparkSession,
+    ctx: RunContext,
+    records: DataFrame,
+    changed: DataFrame,
+    meta: dict[str, str],
+) -> int:
+    """Replace the ``record_lines`` rows of the changed records (one row per record, columns
+    source, record_id); return the version committed."""
+    keys = [c.SOURCE, c.RECORD_ID]
+    row_keys = [*keys, c.LINE_ID]
+    found = extract_record_lines(
+        records.join(changed, on=keys, how="left_semi").select(c.SOURCE, c.RECORD_ID, c.TEXT)
+    )
+    columns = found.columns
+    upserts = found.select(*columns, F.lit(UPSERT).alias(ACTION))
+    stale = (
+        io.read_table(spark, ctx.warehouse, Tables.RECORD_LINES)
+        .join(changed, on=keys, how="left_semi")
+        .join(found.select(*row_keys), on=row_keys, how="left_anti")
+        .select(*columns, F.lit(DELETE).alias(ACTION))
+    )
+    return merge_changes(
+        spark,
+        ctx.warehouse,
+        Tables.RECORD_LINES,
+        stale.unionByName(upserts).localCheckpoint(),
+        row_keys,
+        meta,
+    )
 
 
 def run_group_lines(spark: SparkSession, ctx: RunContext) -> None:

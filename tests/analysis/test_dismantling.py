@@ -159,6 +159,27 @@ def test_the_default_needs_no_more_removals_than_any_baseline(shared_dir: Path) 
         assert result.steps["lcc_people"].is_monotonic_decreasing
 
 
+def test_a_network_too_large_to_refine_gets_its_best_greedy_order(
+    shared_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Beyond _REFINE_EDGES the default returns the best candidate with reinsertion by
+    # (removals to target, area), unrefined: here every network counts as large.
+    from clnet_spark.analysis import dismantling
+
+    edges = load_network(shared_dir, "montagna_meetings")
+    refined = dismantle(edges)
+    monkeypatch.setattr(dismantling, "_REFINE_EDGES", 0)
+    unrefined = dismantle(edges)
+    # the candidates the default tries on a network this small
+    names = ["corehd+reinsertion", "hda+reinsertion", "ci+reinsertion", "betweenness+reinsertion"]
+    candidates = {name: dismantle(edges, method=name) for name in [*names, "betweenness"]}
+    orders = {name: r.steps["nominal_id"].tolist() for name, r in candidates.items()}
+    assert unrefined.steps["nominal_id"].tolist() in orders.values()
+    best = min((r.removals_to_target, r.mean_lcc_fraction) for r in candidates.values())
+    assert (unrefined.removals_to_target, unrefined.mean_lcc_fraction) == best
+    assert refined.removals_to_target <= unrefined.removals_to_target
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

@@ -52,9 +52,10 @@ def test_smoke_benchmark_measures_every_engine_and_saves_its_figures(
     assert engines["hyperscan"]["matching_records"] == engines["native"]["matching_records"] > 0
     assert engines["reference"]["records"] == entry["records"]
     # the engine's batch function alone, in one process, finds what the Spark stage wrote
-    assert engines["engine_one_process"]["matching_records"] == engines["hyperscan"][
-        "matching_records"
-    ]
+    assert (
+        engines["engine_one_process"]["matching_records"]
+        == engines["hyperscan"]["matching_records"]
+    )
     # every candidate match the engine verifies comes from the filter the reference scans with
     assert engines["reference"]["matches"] >= engines["hyperscan"]["matching_records"]
     assert (tmp_path / "out" / "search_engines.png").is_file()

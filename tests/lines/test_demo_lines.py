@@ -6,11 +6,18 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from clnet_spark import columns as c
 from clnet_spark.demo import write_demo_corpus
-from clnet_spark.lines.extract import NAME_PREFIX, extract_record_lines
+from clnet_spark.lines.extract import (
+    NAME_PATTERN,
+    NAME_PREFIX,
+    PHONE_PATTERN,
+    extract_record_lines,
+    may_mention_a_line,
+)
 
 
 @pytest.fixture(scope="module")
@@ -21,15 +28,36 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def found(spark: SparkSession, demo: Path) -> pd.DataFrame:
+def records(spark: SparkSession, demo: Path) -> DataFrame:
     texts = pd.concat(
         pd.read_csv(demo / f"{source}.csv", dtype=str, keep_default_na=False).assign(source=source)[
             [c.SOURCE, c.RECORD_ID, c.TEXT]
         ]
         for source in c.SOURCES
     )
-    records = spark.createDataFrame(texts, "source string, record_id string, text string")
+    return spark.createDataFrame(texts, "source string, record_id string, text string")
+
+
+@pytest.fixture(scope="module")
+def found(records: DataFrame) -> pd.DataFrame:
     return extract_record_lines(records).toPandas()
+
+
+def test_the_cheap_first_test_passes_every_text_the_full_patterns_match(
+    records: DataFrame,
+) -> None:
+    text = F.col(c.TEXT)
+    full = text.rlike(PHONE_PATTERN) | text.rlike(NAME_PATTERN)
+    counts = records.agg(
+        F.count(F.when(full, 1)).alias("full"),
+        F.count(F.when(full & ~may_mention_a_line(text), 1)).alias("missed"),
+        F.count(F.when(may_mention_a_line(text), 1)).alias("hinted"),
+        F.count(F.lit(1)).alias("all"),
+    ).first()
+    assert counts["full"] > 100
+    assert counts["missed"] == 0
+    # it is worth having: most texts fail it, and are never tried with the full patterns
+    assert counts["full"] <= counts["hinted"] < counts["all"] / 2
 
 
 def planted(demo: Path) -> pd.DataFrame:

@@ -30,6 +30,8 @@ CUTS = (dt.date(2026, 6, 1), dt.date(2026, 8, 1), dt.date(2026, 10, 1))
 
 GOLD_TABLES = (
     Tables.RECORD_MATCHES,
+    Tables.RECORD_LINES,
+    Tables.LINES,
     Tables.SEARCH_GROUP_REPORT,
     Tables.CL_NOMINALS,
     Tables.CL_EDGES,
