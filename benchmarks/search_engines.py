@@ -359,12 +359,16 @@ def summary_lines(results: dict[str, Any]) -> list[str]:
             stages = ", ".join(f"{k} {v:.1f}s" for k, v in entry["stages"].items())
             lines.append(f"{'':>6} pipeline stages: {stages}")
         if "pipeline_seconds" in entry:
+            apart = (
+                f"driver Python {entry['peak_driver_python_mb']:,.0f} MB, JVM "
+                f"{entry['peak_driver_jvm_mb']:,.0f} MB; "
+                if "peak_driver_python_mb" in entry
+                else ""
+            )
             lines.append(
                 f"{'':>6} pipeline {entry['pipeline_seconds']:.1f}s, generate "
                 f"{entry.get('generate_seconds', 0):.1f}s, peak driver memory "
-                f"{entry.get('peak_driver_mb', 0):,.0f} MB (driver Python "
-                f"{entry.get('peak_driver_python_mb', 0):,.0f} MB, JVM "
-                f"{entry.get('peak_driver_jvm_mb', 0):,.0f} MB; Python workers "
+                f"{entry.get('peak_driver_mb', 0):,.0f} MB ({apart}Python workers "
                 f"{entry.get('peak_workers_mb', 0):,.0f} MB), load "
                 f"{entry['load_before_pipeline']:.1f} -> {entry['load_after']:.1f}"
             )
