@@ -279,7 +279,10 @@ def run_ingest(
             )
         for name, found in inputs.items():
             if found is None:
-                log.warning("input %s: no file in %s, treated as empty", name, input_dir)
+                if sink.batch:
+                    log.info("batch %s: no file in %s, table unchanged", name, input_dir)
+                else:
+                    log.warning("input %s: no file in %s, treated as empty", name, input_dir)
 
         classified: list[_Classified] = []
         nominals_in = inputs["nominals"]
