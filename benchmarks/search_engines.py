@@ -56,7 +56,7 @@ import shutil
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -154,10 +154,17 @@ def time_stage(
     return seconds, io.read_table(spark, scratch, Tables.RECORD_MATCHES).count()
 
 
+def record_batches(warehouse: Path, columns: list[str], size: int) -> Iterator[Any]:
+    """Arrow batches of ``columns`` of the ``records`` table, read with ``deltalake`` (no JVM)."""
+    from deltalake import DeltaTable
+
+    dataset = DeltaTable(str(io.table_path(warehouse, Tables.RECORDS))).to_pyarrow_dataset()
+    yield from dataset.to_batches(columns=columns, batch_size=size)
+
+
 def reference_scan(warehouse: Path, catalogue: Catalogue, som: bool = False) -> dict[str, Any]:
     """One process, record by record, Hyperscan block mode, a counting callback."""
     import hyperscan
-    from deltalake import DeltaTable
 
     phrases = [term for term in catalogue.terms if term.kind == PHRASE]
     database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
@@ -175,9 +182,8 @@ def reference_scan(warehouse: Path, catalogue: Catalogue, som: bool = False) -> 
     def on_match(_id: int, _from: int, _to: int, _flags: int, _context: object) -> None:
         matches[0] += 1
 
-    dataset = DeltaTable(str(io.table_path(warehouse, Tables.RECORDS))).to_pyarrow_dataset()
     seconds, records, size = 0.0, 0, 0
-    for batch in dataset.to_batches(columns=[c.TEXT], batch_size=65536):
+    for batch in record_batches(warehouse, [c.TEXT], 65536):
         texts = [t.encode("utf-8") for t in batch.column(0).to_pylist() if t is not None]
         records += batch.num_rows
         size += sum(map(len, texts))
@@ -205,14 +211,11 @@ def spark_read(spark: SparkSession, warehouse: Path) -> dict[str, Any]:
 def engine_one_process(warehouse: Path, catalogue: Catalogue) -> dict[str, Any]:
     """The engine's batch function in this process, on batches of 10,000 records (its
     patterns compiled beforehand)."""
-    from deltalake import DeltaTable
-
     engine = hyperscan_engine.compiled(catalogue)
     for term in engine.terms:  # compiled before timing, as the reference's database is
         term.verifier  # noqa: B018
-    dataset = DeltaTable(str(io.table_path(warehouse, Tables.RECORDS))).to_pyarrow_dataset()
     seconds, matched = 0.0, 0
-    for batch in dataset.to_batches(columns=[c.SOURCE, c.RECORD_ID, c.TEXT], batch_size=10_000):
+    for batch in record_batches(warehouse, [c.SOURCE, c.RECORD_ID, c.TEXT], 10_000):
         start = time.perf_counter()
         matched += engine.match_batch(batch).num_rows
         seconds += time.perf_counter() - start

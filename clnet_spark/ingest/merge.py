@@ -123,13 +123,12 @@ def as_changes(part: _Classified, columns: Sequence[str]) -> DataFrame:
     return part.frame.where(F.col(t.REASON).isNull()).select(*columns, action.alias(ACTION))
 
 
-def _deletes_of(existing: DataFrame, columns: Sequence[str]) -> DataFrame:
+def deletes_of(existing: DataFrame, columns: Sequence[str]) -> DataFrame:
+    """``existing``'s rows (``columns``) as delete changes."""
     return existing.select(*columns, F.lit(DELETE).alias(ACTION))
 
 
-def _with_batch_winning(
-    stale: DataFrame, batch: DataFrame | None, keys: Sequence[str]
-) -> DataFrame:
+def with_batch_winning(stale: DataFrame, batch: DataFrame | None, keys: Sequence[str]) -> DataFrame:
     """Deletes of stale rows, except where the batch sends the same key (the batch wins)."""
     if batch is None:
         return stale
@@ -221,7 +220,7 @@ class MergeSink:
             .where(F.col("_changed") | F.col("_gone"))
         )
         batch = self._pseudonymous(as_changes(part, LINK_COLUMNS)) if part is not None else None
-        changes = _with_batch_winning(_deletes_of(stale, LINK_COLUMNS), batch, LINK_KEYS)
+        changes = with_batch_winning(deletes_of(stale, LINK_COLUMNS), batch, LINK_KEYS)
         return self._merge(Tables.RECORD_NOMINALS, changes, LINK_KEYS)
 
     def relationships(self, part: _Classified | None) -> int | None:
@@ -241,8 +240,8 @@ class MergeSink:
             if part is not None
             else None
         )
-        changes = _with_batch_winning(
-            _deletes_of(stale, RELATIONSHIP_COLUMNS), batch, RELATIONSHIP_KEYS
+        changes = with_batch_winning(
+            deletes_of(stale, RELATIONSHIP_COLUMNS), batch, RELATIONSHIP_KEYS
         )
         return self._merge(Tables.RELATIONSHIPS, changes, RELATIONSHIP_KEYS)
 
@@ -259,7 +258,7 @@ class MergeSink:
         stale = self._existing(Tables.SOC_GROUPS).join(
             self.deleted_nominals, on=c.NOMINAL_ID, how="left_semi"
         )
-        changes = _deletes_of(stale, (c.NOMINAL_ID, c.SOC_GROUP_ID))
+        changes = deletes_of(stale, (c.NOMINAL_ID, c.SOC_GROUP_ID))
         return self._merge(Tables.SOC_GROUPS, changes, (c.NOMINAL_ID, c.SOC_GROUP_ID))
 
     def quarantine(self, frame: DataFrame) -> int:

@@ -16,7 +16,13 @@ from pyspark.sql import functions as F
 from clnet_spark import columns as c
 from clnet_spark import io
 from clnet_spark.columns import Tables
-from clnet_spark.ingest.merge import ACTION, DELETE, UPSERT, merge_changes
+from clnet_spark.ingest.merge import (
+    ACTION,
+    UPSERT,
+    deletes_of,
+    merge_changes,
+    with_batch_winning,
+)
 from clnet_spark.lines.extract import NUMBER, extract_record_lines, group_line_table, line_table
 from clnet_spark.run import RunContext
 
@@ -83,23 +89,13 @@ def _merge_changed(
     row_keys = [*keys, c.LINE_ID]
     found = extract_record_lines(
         records.join(changed, on=keys, how="left_semi").select(c.SOURCE, c.RECORD_ID, c.TEXT)
+    ).localCheckpoint()  # read twice below: extracted once
+    stale = io.read_table(spark, ctx.warehouse, Tables.RECORD_LINES).join(
+        changed, on=keys, how="left_semi"
     )
-    columns = found.columns
-    upserts = found.select(*columns, F.lit(UPSERT).alias(ACTION))
-    stale = (
-        io.read_table(spark, ctx.warehouse, Tables.RECORD_LINES)
-        .join(changed, on=keys, how="left_semi")
-        .join(found.select(*row_keys), on=row_keys, how="left_anti")
-        .select(*columns, F.lit(DELETE).alias(ACTION))
-    )
-    return merge_changes(
-        spark,
-        ctx.warehouse,
-        Tables.RECORD_LINES,
-        stale.unionByName(upserts).localCheckpoint(),
-        row_keys,
-        meta,
-    )
+    upserts = found.withColumn(ACTION, F.lit(UPSERT))
+    changes = with_batch_winning(deletes_of(stale, found.columns), upserts, row_keys)
+    return merge_changes(spark, ctx.warehouse, Tables.RECORD_LINES, changes, row_keys, meta)
 
 
 def run_group_lines(spark: SparkSession, ctx: RunContext) -> None:
