@@ -10,12 +10,15 @@ over 5 million) the benchmark
    alone, from reading the ingested ``records`` to writing ``record_matches`` (a Delta table
    in a scratch folder, partitioned as the stage writes it):
 
-   - ``hyperscan``: :func:`clnet_spark.search.hyperscan_engine.match_records` on Spark;
+   - ``hyperscan``: the stage as it runs by default: the Hyperscan engine, the Python workers
+     reading the table's files (:func:`clnet_spark.search.table_files.match_files`);
+   - ``hyperscan_spark_reader``: the same engine on texts Spark reads and sends to the workers
+     (:func:`clnet_spark.search.hyperscan_engine.match_records`, ``search.reader: spark``);
    - ``native``: :func:`clnet_spark.search.native.match_records`, at the smallest scale only
      (it is slow; ``--native-scales`` names others); its output is compared with the
      Hyperscan engine's (``identical``);
-   - ``spark_read_only``: reading the same texts with Spark and summing their lengths (the
-     floor the stage's reading sets);
+   - ``spark_read_only`` / ``files_read_only``: reading the same texts with Spark, or in the
+     Python workers from the files, and summing their lengths (the floor each reader sets);
    - ``engine_one_process``: the Hyperscan engine's batch function
      (:meth:`~clnet_spark.search.hyperscan_engine.CompiledCatalogue.match_batch`) run in this
      one Python process on Arrow batches of 10,000 records read with ``deltalake``; the time
@@ -71,7 +74,7 @@ from clnet_spark.config import SparkConfig, load_config
 from clnet_spark.demo import write_demo_corpus
 from clnet_spark.pipeline import run_all
 from clnet_spark.run import RunContext
-from clnet_spark.search import hyperscan_engine, load_catalogue, native
+from clnet_spark.search import hyperscan_engine, load_catalogue, native, table_files
 from clnet_spark.search.catalogue import PHRASE, Catalogue
 from clnet_spark.search.translate import phrase_filter
 from clnet_spark.session import build_session
@@ -137,18 +140,34 @@ def text_bytes(spark: SparkSession, warehouse: Path) -> tuple[int, int]:
     return int(row[0]), int(row[1] or 0)
 
 
+Route = Callable[[SparkSession, Path, Catalogue], Any]
+"""How the stage gets ``record_matches`` from a warehouse's ``records``: a DataFrame."""
+
+
+def files_route(spark: SparkSession, warehouse: Path, catalogue: Catalogue) -> Any:
+    """The stage's default: Python workers read the table's files (``search.reader: files``)."""
+    files = table_files.snapshot_files(io.table_path(warehouse, Tables.RECORDS))
+    assert files is not None, "the benchmark's records table must be readable from its files"
+    return table_files.match_files(spark, files, catalogue)
+
+
+def spark_route(engine: Callable[..., Any]) -> Route:
+    """Spark reads the table and hands the texts to ``engine`` (``search.reader: spark``)."""
+
+    def route(spark: SparkSession, warehouse: Path, catalogue: Catalogue) -> Any:
+        records = io.read_table(spark, warehouse, Tables.RECORDS)
+        return engine(records.select(c.SOURCE, c.RECORD_ID, c.TEXT), catalogue)
+
+    return route
+
+
 def time_stage(
-    spark: SparkSession,
-    warehouse: Path,
-    scratch: Path,
-    engine: Callable[..., Any],
-    catalogue: Catalogue,
+    spark: SparkSession, warehouse: Path, scratch: Path, route: Route, catalogue: Catalogue
 ) -> tuple[float, int]:
     """Seconds from reading ``records`` to a written ``record_matches``; matching records."""
     start = time.perf_counter()
-    records = io.read_table(spark, warehouse, Tables.RECORDS).select(c.SOURCE, c.RECORD_ID, c.TEXT)
     io.write_table(
-        engine(records, catalogue), scratch, Tables.RECORD_MATCHES, partition_by=(c.SOURCE,)
+        route(spark, warehouse, catalogue), scratch, Tables.RECORD_MATCHES, partition_by=(c.SOURCE,)
     )
     seconds = time.perf_counter() - start
     return seconds, io.read_table(spark, scratch, Tables.RECORD_MATCHES).count()
@@ -205,6 +224,33 @@ def spark_read(spark: SparkSession, warehouse: Path) -> dict[str, Any]:
     """Seconds to read every text of ``records`` with Spark (the sum of their lengths)."""
     start = time.perf_counter()
     io.read_table(spark, warehouse, Tables.RECORDS).agg(F.sum(F.length(c.TEXT))).first()
+    return {"seconds": time.perf_counter() - start, "cores": cores(spark)}
+
+
+def files_read(spark: SparkSession, warehouse: Path) -> dict[str, Any]:
+    """Seconds for the Python workers to read every text of ``records`` from the table's
+    files, as the stage's default reader does (the sum of their lengths)."""
+    files = table_files.snapshot_files(io.table_path(warehouse, Tables.RECORDS))
+    assert files is not None
+    shares = table_files.share_out(files, cores(spark))
+
+    def lengths(batches: Iterator[Any]) -> Iterator[Any]:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        for numbers in batches:
+            for share in numbers.column(0).to_pylist():
+                total = sum(
+                    pc.sum(pc.binary_length(batch.column(2))).as_py() or 0
+                    for number in shares[share]
+                    for batch in table_files.read_batches(files[number])
+                )
+                yield pa.RecordBatch.from_arrays([pa.array([total])], names=["bytes"])
+
+    start = time.perf_counter()
+    spark.range(0, len(shares), 1, len(shares)).mapInArrow(lengths, "bytes long").agg(
+        F.sum("bytes")
+    ).first()
     return {"seconds": time.perf_counter() - start, "cores": cores(spark)}
 
 
@@ -272,8 +318,8 @@ def measure_search(
     workers = cores(spark)
     save()
 
-    def timed(name: str, engine: Callable[..., Any]) -> None:
-        seconds, matched = time_stage(spark, warehouse, root / f"scratch-{name}", engine, catalogue)
+    def timed(name: str, route: Route) -> None:
+        seconds, matched = time_stage(spark, warehouse, root / f"scratch-{name}", route, catalogue)
         engines[name] = rates(
             {"seconds": seconds, "matching_records": matched, "cores": workers},
             records,
@@ -282,15 +328,17 @@ def measure_search(
         )
         save()
 
-    timed("hyperscan", hyperscan_engine.match_records)
+    timed("hyperscan", files_route)
+    timed("hyperscan_spark_reader", spark_route(hyperscan_engine.match_records))
     if with_native:
-        timed("native", native.match_records)
+        timed("native", spark_route(native.match_records))
         ours = io.read_table(spark, root / "scratch-hyperscan", Tables.RECORD_MATCHES)
         theirs = io.read_table(spark, root / "scratch-native", Tables.RECORD_MATCHES)
         engines["identical"] = (
             ours.exceptAll(theirs).count() == 0 and theirs.exceptAll(ours).count() == 0
         )
     engines["spark_read_only"] = rates(spark_read(spark, warehouse), records, size, workers)
+    engines["files_read_only"] = rates(files_read(spark, warehouse), records, size, workers)
     engines["engine_one_process"] = rates(
         engine_one_process(warehouse, catalogue), records, size, 1
     )
@@ -299,7 +347,7 @@ def measure_search(
         som = reference_scan(warehouse, catalogue, som=True)
         engines["reference_som_leftmost"] = rates(som, records, size, 1)
     save()
-    for name in ("direct", "scratch-hyperscan", "scratch-native"):
+    for name in ("direct", "scratch-hyperscan", "scratch-hyperscan_spark_reader", "scratch-native"):
         shutil.rmtree(root / name, ignore_errors=True)
 
 
@@ -388,7 +436,7 @@ def plot(results: dict[str, Any], target: Path) -> None:
     if not done:
         return
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for name in ("hyperscan", "reference", "native"):
+    for name in ("hyperscan", "hyperscan_spark_reader", "reference", "native"):
         points = [
             (e["records"], e["search_stage"][name]["mb_per_s_per_core"])
             for e in done

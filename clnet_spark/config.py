@@ -52,6 +52,7 @@ class IngestConfig(_Section):
 class SearchConfig(_Section):
     catalogue: Path = Path("search_terms.yaml")
     engine: Literal["hyperscan", "native"] = "hyperscan"
+    reader: Literal["files", "spark"] = "files"
 
 
 class NetworkConfig(_Section):

@@ -288,6 +288,16 @@ def read_table(spark: SparkSession, warehouse: Path, name: str) -> DataFrame:
     return spark.read.format("delta").load(str(table_path(warehouse, name)))
 
 
+def table_location(spark: SparkSession, warehouse: Path, name: str) -> tuple[Path, int | None]:
+    """Where :func:`read_table` reads ``name`` from: the table's folder and the Delta version
+    (``None``: the latest), following :func:`pinned_reads`."""
+    pin = _pinned(spark, warehouse, name)
+    if pin is not None:
+        source, version = pin
+        return table_path(source, name), version
+    return table_path(warehouse, name), None
+
+
 def table_version(spark: SparkSession, warehouse: Path, name: str) -> int:
     """The latest committed version of a Delta table."""
     table = DeltaTable.forPath(spark, str(table_path(warehouse, name)))

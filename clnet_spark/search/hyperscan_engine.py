@@ -35,6 +35,7 @@ from typing import Any, Final
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from pyspark.sql import DataFrame
 from pyspark.sql.types import ArrayType, StringType, StructField, StructType
 
@@ -84,6 +85,30 @@ _ARROW_SCHEMA: Final = pa.schema(
     ]
 )
 _NINE_PLACES: Final = Decimal("1e-9")
+_EMPTY: Final = np.empty(0, dtype=np.int64)
+_WORD_BYTE: Final = np.zeros(256, dtype=bool)
+"""Per byte value: an ASCII word character (``[A-Za-z0-9_]``, what ``\\w`` is in ASCII)."""
+for _char in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_":
+    _WORD_BYTE[_char] = True
+_LOWER_S: Final = ord("s")
+_UPPER_S: Final = ord("S")
+
+
+@dataclass(frozen=True)
+class _Events:
+    """The filter matches of one batch: per event its record (row in the batch), phrase
+    (number in :attr:`CompiledCatalogue.phrases`), start and end bytes (exclusive end; the
+    start is Hyperscan's leftmost start when the database reports starts), all relative to
+    ``data``, the batch's text bytes; ``bounds`` are the records' byte bounds in ``data``."""
+
+    records: np.ndarray
+    phrases: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    bounds: np.ndarray
+    data: np.ndarray
+
+
 _ONE: Final = Decimal(1)
 
 
@@ -111,9 +136,12 @@ class CompiledTerm:
 class CompiledCatalogue:
     """A catalogue compiled for the Hyperscan engine (one per process and catalogue hash)."""
 
-    def __init__(self, catalogue: Catalogue) -> None:
+    def __init__(self, catalogue: Catalogue, *, decide_by_bytes: bool = True) -> None:
         import hyperscan  # a runtime dependency of this engine only
 
+        self.decide_by_bytes = decide_by_bytes
+        """Whether matches in ASCII records are decided from the bytes
+        (:meth:`decided_by_bytes`); otherwise the verifier checks every candidate."""
         self.catalogue = catalogue
         self.weights = {group.name: group.weight for group in catalogue.groups}
         self._by_mask: dict[int, tuple[Decimal, list[str]]] = {}
@@ -132,23 +160,38 @@ class CompiledCatalogue:
             self.terms.append(CompiledTerm(index, term, source, flags))
         self.phrases = [t for t in self.terms if t.term.kind == PHRASE]
         self.raws = [t for t in self.terms if t.term.kind != PHRASE]
+        self.phrase_index = np.array([t.index for t in self.phrases], dtype=np.int64)
         self.database: Any = None
+        self.som = False
+        """Whether the database reports each match's leftmost start."""
         if self.phrases:
-            self.database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
             expressions = [phrase_filter(t.term.label) for t in self.phrases]
             try:
-                self.database.compile(
-                    expressions=expressions,
-                    ids=list(range(len(self.phrases))),
-                    elements=len(expressions),
-                    flags=0,
-                )
-            except hyperscan.error as exc:
-                raise CatalogueError(
-                    f"Hyperscan cannot compile the catalogue's phrases: {exc} "
-                    f"({self._failing_term(expressions)})"
-                ) from exc
+                self.database = self._compile(expressions, hyperscan.HS_FLAG_SOM_LEFTMOST)
+                self.som = True
+            except hyperscan.error:
+                log.info("hyperscan: starts of match unavailable, every candidate is verified")
+                try:
+                    self.database = self._compile(expressions, 0)
+                except hyperscan.error as exc:
+                    raise CatalogueError(
+                        f"Hyperscan cannot compile the catalogue's phrases: {exc} "
+                        f"({self._failing_term(expressions)})"
+                    ) from exc
             self.scratch = hyperscan.Scratch(self.database)
+
+    @staticmethod
+    def _compile(expressions: list[bytes], flags: int) -> Any:
+        import hyperscan
+
+        database = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        database.compile(
+            expressions=expressions,
+            ids=list(range(len(expressions))),
+            elements=len(expressions),
+            flags=[flags] * len(expressions),
+        )
+        return database
 
     def _failing_term(self, expressions: list[bytes]) -> str:
         import hyperscan
@@ -160,32 +203,87 @@ class CompiledCatalogue:
                 return f"group {term.term.group!r}, term {term.term.label!r}"
         return "no single term fails alone"
 
-    def candidates(self, texts: pa.StringArray) -> tuple[np.ndarray, np.ndarray]:
-        """``(records, phrases)``: the sorted unique candidate pairs of one batch's texts."""
+    def events(self, texts: pa.StringArray) -> _Events | None:
+        """Every filter match in one batch's texts, scanned as the one buffer Arrow holds them
+        in; ``None`` when there is nothing to scan."""
         if self.database is None or len(texts) == 0:
-            return np.empty(0, np.int64), np.empty(0, np.int64)
+            return None
         offsets = np.frombuffer(texts.buffers()[1], dtype=np.int32)
-        offsets = offsets[texts.offset : texts.offset + len(texts) + 1]
+        offsets = offsets[texts.offset : texts.offset + len(texts) + 1].astype(np.int64)
         start, end = int(offsets[0]), int(offsets[-1])
         data = texts.buffers()[2]
         if end == start or data is None:
-            return np.empty(0, np.int64), np.empty(0, np.int64)
-        ids: list[int] = []
-        ends: list[int] = []
+            return None
+        found: list[int] = []
+        add = found.extend
 
-        def on_match(pattern: int, _from: int, to: int, _flags: int, _context: object) -> None:
-            ids.append(pattern)
-            ends.append(to)
+        def on_match(pattern: int, begin: int, to: int, _flags: int, _context: object) -> None:
+            add((pattern, begin, to))
 
-        self.database.scan(
-            memoryview(data)[start:end], match_event_handler=on_match, scratch=self.scratch
-        )
-        if not ids:
-            return np.empty(0, np.int64), np.empty(0, np.int64)
+        view = memoryview(data)[start:end]
+        self.database.scan(view, match_event_handler=on_match, scratch=self.scratch)
+        if not found:
+            return None
+        triples = np.asarray(found, dtype=np.int64).reshape(-1, 3)
+        bounds = offsets - start
+        ends = triples[:, 2]
         # A match ending at byte ``to`` (exclusive) lies in the record holding byte to - 1.
-        records = np.searchsorted(offsets - start, np.asarray(ends) - 1, side="right") - 1
-        pairs = np.unique(records.astype(np.int64) * len(self.phrases) + np.asarray(ids))
-        return pairs // len(self.phrases), pairs % len(self.phrases)
+        records = np.searchsorted(bounds, ends - 1, side="right") - 1
+        return _Events(
+            records=records,
+            phrases=triples[:, 0],
+            starts=triples[:, 1],
+            ends=ends,
+            bounds=bounds,
+            data=np.frombuffer(view, dtype=np.uint8),
+        )
+
+    def decided_by_bytes(
+        self, events: _Events, ascii_records: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Split the (record, phrase) candidates into those the bytes decide and the rest.
+
+        Returns ``(records, phrases, offsets, undecided)``: the matches decided from the
+        bytes alone (each pair's first occurrence, in characters), and the candidate pairs
+        (``record * phrases + phrase``) left to the verifier.
+
+        A match event decides its pair when the filter reports where it starts (the database
+        was compiled with ``HS_FLAG_SOM_LEFTMOST``), it starts inside its record, and the
+        record is ASCII. Then a character is a byte, the word characters are ``[A-Za-z0-9_]``
+        and the phrase pattern's remaining conditions are two byte tests: no word character
+        right before the start, and after the end either no word character, or one ``s`` /
+        ``S`` (the plural) with no word character after it. Phrase words hold no separator,
+        so the filter matches of one phrase ending at one byte all start at the same byte:
+        the leftmost start reported is the only one. The first occurrence is the smallest
+        start of a valid event.
+        """
+        width = len(self.phrases)
+        keys = events.records * width + events.phrases
+        if not self.som:
+            return _EMPTY, _EMPTY, _EMPTY, np.unique(keys)
+        low = events.bounds[events.records]
+        high = events.bounds[events.records + 1]
+        byte_decides = ascii_records[events.records] & (events.starts >= low)
+        undecided = np.unique(keys[~byte_decides])
+        data, starts, ends = events.data, events.starts, events.ends
+        last = len(data) - 1
+        before = data[np.maximum(starts - 1, 0)]
+        after = data[np.minimum(ends, last)]
+        beyond = data[np.minimum(ends + 1, last)]
+        clear_before = (starts == low) | ~_WORD_BYTE[before]
+        plural = ((after == _LOWER_S) | (after == _UPPER_S)) & (
+            (ends + 1 >= high) | ~_WORD_BYTE[beyond]
+        )
+        clear_after = (ends >= high) | ~_WORD_BYTE[after] | plural
+        valid = byte_decides & clear_before & clear_after
+        valid_keys, valid_starts = keys[valid], starts[valid]
+        order = np.lexsort((valid_starts, valid_keys))
+        valid_keys, valid_starts = valid_keys[order], valid_starts[order]
+        pairs, first = np.unique(valid_keys, return_index=True)
+        keep = ~np.isin(pairs, undecided)
+        pairs, first_starts = pairs[keep], valid_starts[first][keep]
+        records = pairs // width
+        return records, pairs % width, first_starts - events.bounds[records], undecided
 
     def match_batch(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """``record_matches`` rows of one batch of records (source, record_id, text)."""
@@ -194,16 +292,37 @@ class CompiledCatalogue:
             texts = texts.combine_chunks()
         if texts.type == pa.large_string():
             texts = texts.cast(pa.string())
+        found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        undecided = _EMPTY
+        events = self.events(texts)
+        if events is not None:
+            ascii_records = (
+                pc.fill_null(pc.string_is_ascii(texts), False).to_numpy(zero_copy_only=False)
+                if self.decide_by_bytes
+                else np.zeros(len(texts), dtype=bool)
+            )
+            rows, phrase_numbers, starts, undecided = self.decided_by_bytes(events, ascii_records)
+            found.append((rows, self.phrase_index[phrase_numbers], starts))
+        found.append(self._verified(texts, undecided))
+        rows, indexes, offsets = (np.concatenate(parts) for parts in zip(*found, strict=True))
+        return self._rows(batch, rows, indexes, offsets)
+
+    def _verified(
+        self, texts: pa.StringArray, undecided: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The verifier's matches: the undecided (record, phrase) pairs, and every raw term
+        on every text."""
         rows: list[int] = []  # per verified match: record, term index, offset
         indexes: list[int] = []
         offsets: list[int] = []
-        candidate_rows, candidate_phrases = self.candidates(texts)
+        width = max(len(self.phrases), 1)
         values: list[str | None] | None = None
-        if self.raws or len(candidate_rows) > len(texts) // 16:
+        if self.raws or len(undecided) > len(texts) // 16:
             values = texts.to_pylist()  # cheaper than one lookup per row when many match
         last, text = -1, ""
         phrases = self.phrases
-        for row, phrase in zip(candidate_rows.tolist(), candidate_phrases.tolist(), strict=True):
+        for key in undecided.tolist():
+            row, phrase = divmod(key, width)
             if row != last:
                 value = values[row] if values is not None else texts[row].as_py()
                 last, text = row, bmp_text(value)
@@ -224,10 +343,14 @@ class CompiledCatalogue:
                         rows.append(row)
                         indexes.append(compiled.index)
                         offsets.append(hit.start())
-        return self._rows(batch, rows, indexes, offsets)
+        return (
+            np.asarray(rows, dtype=np.int64),
+            np.asarray(indexes, dtype=np.int64),
+            np.asarray(offsets, dtype=np.int64),
+        )
 
     def _rows(
-        self, batch: pa.RecordBatch, rows: list[int], indexes: list[int], offsets: list[int]
+        self, batch: pa.RecordBatch, rows: np.ndarray, indexes: np.ndarray, offsets: np.ndarray
     ) -> pa.RecordBatch:
         """The output batch from the verified matches (record, term index, offset)."""
         row_array = np.asarray(rows, dtype=np.int64)
@@ -241,11 +364,16 @@ class CompiledCatalogue:
             if len(starts)
             else np.empty(0, np.int64)
         )
-        weights, groups = [], []
-        for mask in masks.tolist():
-            weight, named = self._groups_of(mask)
-            weights.append(weight)
-            groups.append(named)
+        # Weights and group lists once per distinct set of groups, then taken per record.
+        sets, of_record = np.unique(masks, return_inverse=True)
+        described = [self._groups_of(mask) for mask in sets.tolist()]
+        take_sets = pa.array(of_record.astype(np.int64), type=pa.int64())
+        weights = pa.array(
+            [weight for weight, _ in described], type=_ARROW_SCHEMA.field(RECORD_WEIGHT).type
+        ).take(take_sets)
+        groups = pa.array(
+            [named for _, named in described], type=_ARROW_SCHEMA.field(MATCHED_GROUPS).type
+        ).take(take_sets)
         take_terms = pa.array(index_array, type=pa.int64())
         matches = pa.ListArray.from_arrays(
             pa.array(np.append(starts, len(row_array)).astype(np.int32)),
@@ -263,10 +391,10 @@ class CompiledCatalogue:
             [
                 batch.column(batch.schema.get_field_index(SOURCE)).take(take).cast(pa.string()),
                 batch.column(batch.schema.get_field_index(RECORD_ID)).take(take).cast(pa.string()),
-                pa.array(weights, type=_ARROW_SCHEMA.field(RECORD_WEIGHT).type),
-                pa.array(groups, type=_ARROW_SCHEMA.field(MATCHED_GROUPS).type),
+                weights,
+                groups,
                 matches,
-                pa.array([self.catalogue.hash] * len(records), type=pa.string()),
+                pa.repeat(pa.scalar(self.catalogue.hash, type=pa.string()), len(records)),
             ],
             schema=_ARROW_SCHEMA,
         )

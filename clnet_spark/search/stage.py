@@ -13,7 +13,7 @@ from clnet_spark import io
 from clnet_spark.columns import Tables
 from clnet_spark.guard import collect_bounded
 from clnet_spark.run import RunContext
-from clnet_spark.search import hyperscan_engine, native
+from clnet_spark.search import hyperscan_engine, native, table_files
 from clnet_spark.search.catalogue import Catalogue, load_catalogue
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,16 @@ def run_search(spark: SparkSession, ctx: RunContext, catalogue: Catalogue | None
             c.SOURCE, c.RECORD_ID, c.TEXT
         )
         log.info("search engine: %s", engine)
-        matches = ENGINES[engine](records, catalogue)
+        matches = None
+        if engine == "hyperscan" and ctx.config.search.reader == "files":
+            files = table_files.snapshot_files(
+                *io.table_location(spark, ctx.warehouse, Tables.RECORDS)
+            )
+            if files is not None:
+                log.info("search: workers read the %d data files of records", len(files))
+                matches = table_files.match_files(spark, files, catalogue)
+        if matches is None:
+            matches = ENGINES[engine](records, catalogue)
         report.tables[Tables.RECORD_MATCHES] = io.write_table(
             matches,
             ctx.warehouse,
