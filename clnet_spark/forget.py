@@ -146,11 +146,7 @@ def vacuum_all(spark: SparkSession, ctx: RunContext, retention_hours: float) -> 
     with io.commit_metadata(spark, ctx.commit_metadata("forget")):
         for name in warehouse_versions(ctx.warehouse):
             path = io.table_path(ctx.warehouse, name)
-            properties = {
-                row["key"]: row["value"]
-                for row in spark.sql(f"SHOW TBLPROPERTIES delta.`{path}`").collect()
-            }
-            if properties.get("delta.enableDeletionVectors") == "true":
+            if io.table_properties(spark, path).get("delta.enableDeletionVectors") == "true":
                 spark.sql(f"REORG TABLE delta.`{path}` APPLY (PURGE)")
             DeltaTable.forPath(spark, str(path)).vacuum(retention_hours)
             done.append(name)

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
 
 from clnet_spark import io
 from clnet_spark.analysis.dismantling_stage import run_dismantling
@@ -170,12 +169,7 @@ def apply_retention(spark: SparkSession, ctx: RunContext) -> None:
     wanted = ctx.config.retention.table_properties()
     for name in warehouse_versions(ctx.warehouse):
         path = io.table_path(ctx.warehouse, name)
-        current = (
-            spark.sql(f"SHOW TBLPROPERTIES delta.`{path}`")
-            .where(F.col("key").isin(list(wanted)))
-            .collect()
-        )
-        if {row["key"]: row["value"] for row in current} == wanted:
+        if {key: io.table_properties(spark, path).get(key) for key in wanted} == wanted:
             continue
         settings = ", ".join(f"'{key}' = '{value}'" for key, value in wanted.items())
         with io.commit_metadata(spark, ctx.commit_metadata("retention")):

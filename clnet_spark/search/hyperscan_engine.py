@@ -52,7 +52,7 @@ from clnet_spark.columns import (
     TEXT,
 )
 from clnet_spark.errors import CatalogueError, InputContractError
-from clnet_spark.search.catalogue import PHRASE, Catalogue, Term
+from clnet_spark.search.catalogue import PHRASE, Catalogue, Term, phrase_words
 from clnet_spark.search.native import MATCHES_TYPE
 from clnet_spark.search.translate import bmp_text, phrase_filter, phrase_verifier, raw_verifier
 from clnet_spark.weights import WEIGHT_TYPE
@@ -161,6 +161,15 @@ class CompiledCatalogue:
         self.phrases = [t for t in self.terms if t.term.kind == PHRASE]
         self.raws = [t for t in self.terms if t.term.kind != PHRASE]
         self.phrase_index = np.array([t.index for t in self.phrases], dtype=np.int64)
+        self.decidable = np.array(
+            [
+                all(word[0] not in "-_" and word[-1] not in "-_" for word in words)
+                for words in (phrase_words(t.term.label) for t in self.phrases)
+            ],
+            dtype=bool,
+        )
+        """Per phrase: whether :meth:`decided_by_bytes` may decide it (no word of it starts or
+        ends with a hyphen or underscore, characters a separator run also matches)."""
         self.database: Any = None
         self.som = False
         """Whether the database reports each match's leftmost start."""
@@ -248,13 +257,19 @@ class CompiledCatalogue:
         (``record * phrases + phrase``) left to the verifier.
 
         A match event decides its pair when the filter reports where it starts (the database
-        was compiled with ``HS_FLAG_SOM_LEFTMOST``), it starts inside its record, and the
-        record is ASCII. Then a character is a byte, the word characters are ``[A-Za-z0-9_]``
-        and the phrase pattern's remaining conditions are two byte tests: no word character
-        right before the start, and after the end either no word character, or one ``s`` /
-        ``S`` (the plural) with no word character after it. Phrase words hold no separator,
-        so the filter matches of one phrase ending at one byte all start at the same byte:
-        the leftmost start reported is the only one. The first occurrence is the smallest
+        was compiled with ``HS_FLAG_SOM_LEFTMOST``), it starts inside its record, the record
+        is ASCII, and no word of the phrase starts or ends with ``-`` or ``_``. Then a
+        character is a byte, the word characters are ``[A-Za-z0-9_]`` and the phrase
+        pattern's remaining conditions are two byte tests: no word character right before the
+        start, and after the end either no word character, or one ``s`` / ``S`` (the plural)
+        with no word character after it.
+
+        Why the leftmost start reported for an end is the only start: each word of such a
+        phrase starts and ends with a character no separator run holds, so every separator
+        run of a filter match is a maximal run of separators in the text. From the end, the
+        last word's place is fixed, so is the run before it (maximal), so is the word before
+        that, and so on to the start. Every start where the phrase matches (with boundaries)
+        is thus the reported start of some event, and the first occurrence is the smallest
         start of a valid event.
         """
         width = len(self.phrases)
@@ -263,7 +278,9 @@ class CompiledCatalogue:
             return _EMPTY, _EMPTY, _EMPTY, np.unique(keys)
         low = events.bounds[events.records]
         high = events.bounds[events.records + 1]
-        byte_decides = ascii_records[events.records] & (events.starts >= low)
+        byte_decides = (
+            ascii_records[events.records] & (events.starts >= low) & self.decidable[events.phrases]
+        )
         undecided = np.unique(keys[~byte_decides])
         data, starts, ends = events.data, events.starts, events.ends
         last = len(data) - 1

@@ -43,6 +43,7 @@ def test_smoke_benchmark_measures_every_engine_and_saves_its_figures(
         "hyperscan",
         "hyperscan_spark_reader",
         "native",
+        "per_group_rlike",
         "identical",
         "reference",
         "reference_som_leftmost",
@@ -66,4 +67,7 @@ def test_smoke_benchmark_measures_every_engine_and_saves_its_figures(
     assert engines["reference"]["matches"] >= engines["hyperscan"]["matching_records"]
     assert (tmp_path / "out" / "search_engines.png").is_file()
     assert any("hyperscan / native" in line for line in printed)
+    assert any("hyperscan / per-group rlike" in line for line in printed)
+    # flags only, but the same records: each group's terms are the native engine's patterns
+    assert engines["per_group_rlike"]["matching_records"] == engines["native"]["matching_records"]
     assert any("engine in one process / reference" in line for line in printed)

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pytest
+import yaml
 from chispa import assert_df_equality
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -201,6 +202,18 @@ ASCII_TRAPS = ["countyline", "county-line", "drugs_line", "crack cocaine", "runn
 # phrase in the batch's buffer (a match across two texts, never reported).
 
 
+# Phrases whose words start or end with a separator character: the verifier decides them.
+EDGE_PHRASES = ["county- line", "_ket", "a-a a", "x -y", "co-codamol", "- ket"]
+EDGE_PIECES = ["county- line", "county--line", "county -  line", "_ket", "a_ket", "__ket",
+               "a-a a", "a-a-a a", "a-a--a a", "x -y", "x--y", "x - -y", "x-y", "co-codamol",
+               "co--codamol", "co codamol", "x-- ket", "-- ket", "a- ket", "x-_ ket"]  # fmt: skip
+# "- ket" on "x-- ket": the leftmost start (1) follows a letter, the next (2) does not.
+EDGE = parse_catalogue(
+    yaml.safe_load(cases.DEFAULT_PATH.read_text(encoding="utf-8"))
+    + [{"name": "EDGE", "weight": 0.3, "terms": EDGE_PHRASES}]
+)
+
+
 @st.composite
 def ascii_record(draw: st.DrawFn) -> str | None:
     """An ASCII text of phrases and traps with ASCII characters right beside them, or now and
@@ -209,7 +222,11 @@ def ascii_record(draw: st.DrawFn) -> str | None:
         st.lists(
             st.tuples(
                 st.sampled_from(ASCII_BESIDE),
-                st.one_of(cases.rendered_phrase(), st.sampled_from(ASCII_TRAPS)),
+                st.one_of(
+                    cases.rendered_phrase(),
+                    st.sampled_from(ASCII_TRAPS),
+                    st.sampled_from(EDGE_PIECES),
+                ),
                 st.sampled_from(ASCII_BESIDE),
             ),
             max_size=5,
@@ -232,10 +249,8 @@ def test_matches_decided_from_the_bytes_equal_the_verifiers(texts: list[str | No
         names=[c.SOURCE, c.RECORD_ID, c.TEXT],
     )
 
-    by_bytes = BY_BYTES.match_batch(batch)
-    verified = VERIFIED.match_batch(batch)
-
-    assert by_bytes.to_pylist() == verified.to_pylist()
+    for by_bytes, verified in ((BY_BYTES, VERIFIED), (EDGE_BY_BYTES, EDGE_VERIFIED)):
+        assert by_bytes.match_batch(batch).to_pylist() == verified.match_batch(batch).to_pylist()
 
 
 def test_the_bytes_decide_most_candidates_of_ascii_texts() -> None:
@@ -250,8 +265,23 @@ def test_the_bytes_decide_most_candidates_of_ascii_texts() -> None:
     assert sorted(zip(rows.tolist(), offsets.tolist(), strict=True)) == [(0, 0), (1, 2), (3, 0)]
 
 
+def test_phrases_with_a_word_starting_or_ending_in_a_separator_go_to_the_verifier() -> None:
+    decidable = dict(
+        zip((t.term.label for t in EDGE_BY_BYTES.phrases), EDGE_BY_BYTES.decidable, strict=True)
+    )
+    assert {label for label in EDGE_PHRASES if not decidable[label]} == {
+        "county- line",
+        "_ket",
+        "x -y",
+        "- ket",
+    }
+    assert decidable["co-codamol"] and decidable["a-a a"] and decidable["COUNTY LINE"]
+
+
 BY_BYTES = CompiledCatalogue(cases.DEFAULT)
 VERIFIED = CompiledCatalogue(cases.DEFAULT, decide_by_bytes=False)
+EDGE_BY_BYTES = CompiledCatalogue(EDGE)
+EDGE_VERIFIED = CompiledCatalogue(EDGE, decide_by_bytes=False)
 
 
 # --- the demo corpus ---------------------------------------------------------------------
