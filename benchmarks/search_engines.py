@@ -251,7 +251,8 @@ def files_read(spark: SparkSession, warehouse: Path) -> dict[str, Any]:
     files, as the stage's default reader does (the sum of their lengths)."""
     files = table_files.snapshot_files(io.table_path(warehouse, Tables.RECORDS))
     assert files is not None
-    shares = table_files.share_out(files, cores(spark))
+    units = table_files.pieces(files, cores(spark))
+    shares = table_files.share_out(units, cores(spark))
 
     def lengths(batches: Iterator[Any]) -> Iterator[Any]:
         import pyarrow as pa
@@ -262,7 +263,9 @@ def files_read(spark: SparkSession, warehouse: Path) -> dict[str, Any]:
                 total = sum(
                     pc.sum(pc.binary_length(batch.column(2))).as_py() or 0
                     for number in shares[share]
-                    for batch in table_files.read_batches(files[number])
+                    for batch in table_files.read_batches(
+                        units[number].file, units[number].row_group
+                    )
                 )
                 yield pa.RecordBatch.from_arrays([pa.array([total])], names=["bytes"])
 

@@ -3,9 +3,10 @@
 With ``search.reader: files`` (the default) and the Hyperscan engine, the stage does not have
 Spark read the texts and ship them to the Python workers. The driver lists the data files of
 the table's current snapshot from its Delta log (``deltalake``, no data read); Spark runs one
-task per core (``spark.range(tasks).mapInArrow``), each given a share of the files of about
-equal size, and each task's Python worker reads its files' ``record_id`` and ``text`` columns
-with pyarrow, in batches, straight into the engine.
+task per core (``spark.range(tasks).mapInArrow``), each given a share of the files (or, for a
+table of few files, of their row groups) of about equal size, and each task's Python worker
+reads their ``record_id`` and ``text`` columns with pyarrow, in batches, straight into the
+engine.
 At scale 26 (546 MB of text) this takes the reading from 1.8 s on two cores (Spark decoding
 the Parquet into rows, then into Arrow for Python) to 0.9 s of one core (``docs/search.md``).
 
@@ -25,7 +26,7 @@ every executor (as it must for ``spark.read`` of a local path); otherwise set
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -108,13 +109,68 @@ def snapshot_files(table: str | Path, version: int | None = None) -> list[DataFi
     return sorted(files, key=lambda file: file.path)
 
 
-def read_batches(file: DataFile) -> Iterator[pa.RecordBatch]:
-    """``source``, ``record_id`` and ``text`` of one data file, in Arrow batches."""
+@dataclass(frozen=True)
+class Piece:
+    """What one task reads of a data file: the whole file, or one of its row groups."""
+
+    file: DataFile
+    row_group: int | None
+    size: int
+
+
+SPLIT_BELOW: Final = 4
+"""With fewer than this many files per task, files are split into their row groups."""
+
+
+def pieces(files: list[DataFile], tasks: int) -> list[Piece]:
+    """The units shared out among ``tasks`` tasks: whole files when there are at least
+    :data:`SPLIT_BELOW` per task (no footer is read), otherwise every row group of every file
+    (sized by its uncompressed bytes), so that a table of a few large files still keeps
+    every task busy."""
+    if len(files) >= SPLIT_BELOW * tasks:
+        return [Piece(file, None, file.size) for file in files]
+    import pyarrow.parquet as pq
+
+    found = []
+    for file in files:
+        metadata = pq.read_metadata(file.path)
+        found += [
+            Piece(file, number, metadata.row_group(number).total_byte_size)
+            for number in range(metadata.num_row_groups)
+        ]
+    return found
+
+
+def share_out(items: Sequence[DataFile | Piece], tasks: int) -> list[list[int]]:
+    """The items' numbers in at most ``tasks`` lists of about equal total size (largest item
+    first, each to the list with the least so far; empty lists dropped).
+
+    One Spark task per file costs a Python worker round trip per file (0.1-0.2 s each
+    here); one task per core pays it once per core.
+    """
+    shares: list[list[int]] = [[] for _ in range(max(min(tasks, len(items)), 1))]
+    loads = [0] * len(shares)
+    for number in sorted(range(len(items)), key=lambda n: -items[n].size):
+        lightest = loads.index(min(loads))
+        shares[lightest].append(number)
+        loads[lightest] += items[number].size
+    return [share for share in shares if share]
+
+
+def read_batches(file: DataFile, row_group: int | None = None) -> Iterator[pa.RecordBatch]:
+    """``source``, ``record_id`` and ``text`` of one data file (or one of its row groups), in
+    Arrow batches."""
     import pyarrow.parquet as pq
 
     stored = [name for name in (SOURCE, RECORD_ID, TEXT) if name not in file.partition]
     parquet = pq.ParquetFile(file.path)
-    for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=stored, use_threads=False):
+    batches = parquet.iter_batches(
+        batch_size=BATCH_ROWS,
+        row_groups=None if row_group is None else [row_group],
+        columns=stored,
+        use_threads=False,
+    )
+    for batch in batches:
         columns = {name: batch.column(name) for name in stored}
         for name, value in file.partition.items():
             if name in (SOURCE, RECORD_ID, TEXT):
@@ -124,38 +180,26 @@ def read_batches(file: DataFile) -> Iterator[pa.RecordBatch]:
         )
 
 
-def share_out(files: list[DataFile], tasks: int) -> list[list[int]]:
-    """The files' numbers in ``tasks`` lists of about equal total size (largest file first,
-    each to the list with the least so far).
-
-    One Spark task per file costs a Python worker round trip per file (~0.1 s each here);
-    one task per core pays it once per core.
-    """
-    shares: list[list[int]] = [[] for _ in range(max(min(tasks, len(files)), 1))]
-    loads = [0] * len(shares)
-    for number in sorted(range(len(files)), key=lambda n: (-files[n].size, files[n].path)):
-        lightest = loads.index(min(loads))
-        shares[lightest].append(number)
-        loads[lightest] += files[number].size
-    return [share for share in shares if share]
-
-
 def match_files(spark: SparkSession, files: list[DataFile], catalogue: Catalogue) -> DataFrame:
     """``record_matches`` of the records in ``files`` with the Hyperscan engine, one Spark
     task per core of the application (``defaultParallelism``), each reading its share of the
-    files (same output as :func:`clnet_spark.search.hyperscan_engine.match_records`)."""
+    files or row groups (:func:`pieces`; same output as
+    :func:`clnet_spark.search.hyperscan_engine.match_records`)."""
     from clnet_spark.search import hyperscan_engine
 
     hyperscan_engine.check_catalogue(catalogue)
-    shares = share_out(files, spark.sparkContext.defaultParallelism)
+    tasks = spark.sparkContext.defaultParallelism
+    units = pieces(files, tasks)
+    shares = share_out(units, tasks)
 
     def scan(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         engine = hyperscan_engine.compiled(catalogue)
         for numbers in batches:
             for share in numbers.column(0).to_pylist():
                 for number in shares[share]:
-                    for batch in read_batches(files[number]):
+                    unit = units[number]
+                    for batch in read_batches(unit.file, unit.row_group):
                         yield engine.match_batch(batch)
 
-    count = len(shares) if files else 0
+    count = len(shares) if units else 0
     return spark.range(0, count, 1, max(count, 1)).mapInArrow(scan, hyperscan_engine.OUTPUT_SCHEMA)

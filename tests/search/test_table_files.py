@@ -17,7 +17,7 @@ from clnet_spark.io import read_table, table_path, write_table
 from clnet_spark.run import RunContext
 from clnet_spark.search import hyperscan_engine, load_catalogue, table_files
 from clnet_spark.search.stage import run_search
-from clnet_spark.search.table_files import DataFile, share_out
+from clnet_spark.search.table_files import DataFile, pieces, share_out
 
 ROWS = [
     ("crimes", "c1", "seen a county line runner"),
@@ -30,6 +30,7 @@ SCHEMA = "source string, record_id string, text string"
 
 
 def test_files_are_shared_out_by_size_largest_first() -> None:
+    # The hand-worked greedy: largest first, each to the share with the least so far.
     files = [DataFile(f"f{i}", size, {}) for i, size in enumerate([50, 10, 40, 30, 20, 5])]
 
     shares = share_out(files, 2)
@@ -39,6 +40,36 @@ def test_files_are_shared_out_by_size_largest_first() -> None:
     assert sorted(n for share in shares for n in share) == list(range(6))
     assert share_out(files, 10) == [[0], [2], [3], [4], [1], [5]]
     assert share_out([], 4) == []
+
+
+def test_a_table_of_few_files_is_shared_out_by_row_group(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    rows = [
+        ("ims", f"i{n}", f"text {n} " * 20 + ("county line" if n % 3 else "")) for n in range(400)
+    ]
+    path = table_path(tmp_path, Tables.RECORDS)
+    spark.createDataFrame(rows, SCHEMA).coalesce(1).write.format("delta").option(
+        "parquet.block.size", 4096
+    ).save(str(path))
+    files = table_files.snapshot_files(path)
+    assert files is not None and len(files) == 1
+
+    units = pieces(files, 2)
+
+    assert len(units) >= 4 and {unit.row_group for unit in units} == set(range(len(units)))
+    assert len(share_out(units, 2)) == 2  # both tasks busy
+    ids = [
+        row[c.RECORD_ID]
+        for unit in units
+        for batch in table_files.read_batches(unit.file, unit.row_group)
+        for row in batch.to_pylist()
+    ]
+    assert sorted(ids) == sorted(row[1] for row in rows)  # each row once
+    matched = table_files.match_files(spark, files, load_catalogue(load_config().catalogue_path))
+    assert matched.count() == sum(1 for n in range(400) if n % 3)
+    many = [DataFile(f"f{n}", 1, {}) for n in range(8)]
+    assert [unit.row_group for unit in pieces(many, 2)] == [None] * 8  # enough files: whole
 
 
 def test_a_partitioned_table_is_read_whole_with_its_partition_values(
