@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from delta.tables import DeltaTable
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -298,17 +299,27 @@ def table_location(spark: SparkSession, warehouse: Path, name: str) -> tuple[Pat
     return table_path(warehouse, name), None
 
 
+def _rust_table(path: Path) -> Any:
+    """The table at ``path`` opened with ``deltalake``; raises for a path holding ``%``
+    (``deltalake`` decodes ``%XX`` and would open another folder), so callers ask Spark."""
+    if "%" in str(path):
+        raise ValueError("a path holding '%' is left to Spark")
+    from deltalake import DeltaTable as RustDeltaTable
+
+    return RustDeltaTable(str(path))
+
+
 def table_properties(spark: SparkSession, path: Path) -> dict[str, str]:
-    """A Delta table's properties (``delta.*`` and others) from its log.
+    """A Delta table's properties: the configuration its log's metadata holds (what
+    ``ALTER TABLE ... SET TBLPROPERTIES`` and table-creating options set; not the protocol
+    versions, which Spark's ``SHOW TBLPROPERTIES`` also lists).
 
     Read with ``deltalake`` (the log only, no Spark job: ~10 ms against ~150 ms for
     ``SHOW TBLPROPERTIES``, which a run asks of every table); Spark is asked when ``deltalake``
     cannot open the table.
     """
     try:
-        from deltalake import DeltaTable as RustDeltaTable
-
-        return dict(RustDeltaTable(str(path)).metadata().configuration)
+        return dict(_rust_table(path).metadata().configuration)
     except Exception:  # noqa: BLE001 - any failure: ask Spark, which reads every Delta table
         rows = spark.sql(f"SHOW TBLPROPERTIES delta.`{path}`").collect()
         return {row["key"]: row["value"] for row in rows}
@@ -322,9 +333,7 @@ def table_version(spark: SparkSession, warehouse: Path, name: str) -> int:
     """
     path = table_path(warehouse, name)
     try:
-        from deltalake import DeltaTable as RustDeltaTable
-
-        return int(RustDeltaTable(str(path)).version())
+        return int(_rust_table(path).version())
     except Exception:  # noqa: BLE001 - any failure: ask Spark, which reads every Delta table
         table = DeltaTable.forPath(spark, str(path))
         return int(table.history(1).select("version").first()[0])
@@ -365,9 +374,7 @@ def last_commit_metadata(spark: SparkSession, warehouse: Path, name: str) -> dic
     Spark's ``history`` when ``deltalake`` cannot open the table)."""
     path = table_path(warehouse, name)
     try:
-        from deltalake import DeltaTable as RustDeltaTable
-
-        (latest,) = RustDeltaTable(str(path)).history(1)
+        (latest,) = _rust_table(path).history(1)
         return parse_metadata(latest.get("userMetadata"))
     except Exception:  # noqa: BLE001 - any failure: ask Spark, which reads every Delta table
         table = DeltaTable.forPath(spark, str(path))

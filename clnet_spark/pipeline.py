@@ -169,7 +169,8 @@ def apply_retention(spark: SparkSession, ctx: RunContext) -> None:
     wanted = ctx.config.retention.table_properties()
     for name in warehouse_versions(ctx.warehouse):
         path = io.table_path(ctx.warehouse, name)
-        if {key: io.table_properties(spark, path).get(key) for key in wanted} == wanted:
+        properties = io.table_properties(spark, path)
+        if {key: properties.get(key) for key in wanted} == wanted:
             continue
         settings = ", ".join(f"'{key}' = '{value}'" for key, value in wanted.items())
         with io.commit_metadata(spark, ctx.commit_metadata("retention")):

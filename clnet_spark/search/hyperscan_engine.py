@@ -1,22 +1,30 @@
 """The Hyperscan search engine: the whole catalogue in one multi-pattern scan per Arrow batch.
 
-Records go to Python workers as Arrow batches (``mapInArrow``). Per batch:
+Records go to Python workers as Arrow batches (``mapInArrow``; in the search stage the workers
+read them from the table's files, :mod:`clnet_spark.search.table_files`). Per batch:
 
 1. **Filter.** The UTF-8 bytes of all the batch's texts, as Arrow holds them (one contiguous
    buffer), are scanned once by a Hyperscan block-mode database holding one pattern per phrase
    (:func:`~clnet_spark.search.translate.phrase_filter`: the phrase's words and separator runs,
-   without word boundaries or the plural). Hyperscan reports every end offset of every
-   pattern; an end offset maps to its record through the Arrow offsets. A pattern matches at
-   least wherever its phrase does, so this gives a superset of the (record, term) pairs. A
-   match across two adjacent texts is a false candidate, dropped in step 2.
-2. **Verify.** For each candidate (record, term), the term's Python ``re`` pattern (exactly
-   the Java pattern's meaning, :func:`~clnet_spark.search.translate.phrase_verifier`) is
-   searched in the record's text, after the native engine's replacement of supplementary
-   characters (:func:`~clnet_spark.search.translate.bmp_text`, which keeps the length). The
-   match start is the first occurrence in code points (Python string indices). Raw regex terms
-   have no filter: their verifier runs on every text.
-3. **Weigh.** Groups with a verified term, ``min(1, sum of their weights)`` as an exact
-   :class:`~decimal.Decimal`, sent back as ``DECIMAL(12,9)``.
+   without word boundaries or the plural), compiled with ``HS_FLAG_SOM_LEFTMOST``. Hyperscan
+   reports every end offset of every pattern with its leftmost start; an end offset maps to
+   its record through the Arrow offsets. A pattern matches at least wherever its phrase does,
+   so this gives a superset of the (record, term) pairs. A match across two adjacent texts is
+   a false candidate.
+2. **Decide from the bytes.** In an ASCII record, for a phrase whose words start and end with
+   a character other than ``-`` and ``_``, the remaining conditions are byte tests, done for
+   the whole batch in numpy (:meth:`CompiledCatalogue.decided_by_bytes`, which gives the
+   reasoning): the first occurrence is the smallest valid start, in bytes = characters.
+3. **Verify.** Every other candidate (record, term): the term's Python ``re`` pattern
+   (exactly the Java pattern's meaning,
+   :func:`~clnet_spark.search.translate.phrase_verifier`) is searched in the record's text,
+   after the native engine's replacement of supplementary characters
+   (:func:`~clnet_spark.search.translate.bmp_text`, which keeps the length). The match start
+   is the first occurrence in code points (Python string indices). Raw regex terms have no
+   filter: their verifier runs on every text.
+4. **Weigh.** Groups with a match, ``min(1, sum of their weights)`` as an exact
+   :class:`~decimal.Decimal` (once per distinct set of groups), sent back as
+   ``DECIMAL(12,9)``.
 
 The compiled engine (database, scratch, verifiers) is cached per Python process, keyed by the
 catalogue hash: Spark reuses its Python workers, so a worker compiles the catalogue once.

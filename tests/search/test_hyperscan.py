@@ -249,8 +249,14 @@ def test_matches_decided_from_the_bytes_equal_the_verifiers(texts: list[str | No
         names=[c.SOURCE, c.RECORD_ID, c.TEXT],
     )
 
+    large = pa.RecordBatch.from_arrays(
+        [batch.column(0), batch.column(1), batch.column(2).cast(pa.large_string())],
+        names=batch.schema.names,
+    )
     for by_bytes, verified in ((BY_BYTES, VERIFIED), (EDGE_BY_BYTES, EDGE_VERIFIED)):
-        assert by_bytes.match_batch(batch).to_pylist() == verified.match_batch(batch).to_pylist()
+        # the whole batch, a slice (its texts start part-way into Arrow's buffers), large_string
+        for part in (batch, batch.slice(len(texts) // 3), large):
+            assert by_bytes.match_batch(part).to_pylist() == verified.match_batch(part).to_pylist()
 
 
 def test_the_bytes_decide_most_candidates_of_ascii_texts() -> None:

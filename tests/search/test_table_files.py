@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from chispa import assert_df_equality
 from pyspark.sql import SparkSession
@@ -45,27 +47,26 @@ def test_files_are_shared_out_by_size_largest_first() -> None:
 def test_a_table_of_few_files_is_shared_out_by_row_group(
     spark: SparkSession, tmp_path: Path
 ) -> None:
-    rows = [
-        ("ims", f"i{n}", f"text {n} " * 20 + ("county line" if n % 3 else "")) for n in range(400)
-    ]
-    path = table_path(tmp_path, Tables.RECORDS)
-    spark.createDataFrame(rows, SCHEMA).coalesce(1).write.format("delta").option(
-        "parquet.block.size", 4096
-    ).save(str(path))
-    files = table_files.snapshot_files(path)
-    assert files is not None and len(files) == 1
+    rows = [(f"i{n}", f"text {n} " * 20 + ("county line" if n % 3 else "")) for n in range(400)]
+    path = tmp_path / "part-0.parquet"  # a data file as a partition source=ims would hold it
+    pq.write_table(
+        pa.table({c.RECORD_ID: [r[0] for r in rows], c.TEXT: [r[1] for r in rows]}),
+        path,
+        row_group_size=50,
+    )
+    files = [DataFile(str(path), path.stat().st_size, {c.SOURCE: "ims"})]
 
     units = pieces(files, 2)
 
-    assert len(units) >= 4 and {unit.row_group for unit in units} == set(range(len(units)))
+    assert [unit.row_group for unit in units] == list(range(8))
     assert len(share_out(units, 2)) == 2  # both tasks busy
-    ids = [
-        row[c.RECORD_ID]
+    read = [
+        (row[c.SOURCE], row[c.RECORD_ID])
         for unit in units
         for batch in table_files.read_batches(unit.file, unit.row_group)
         for row in batch.to_pylist()
     ]
-    assert sorted(ids) == sorted(row[1] for row in rows)  # each row once
+    assert sorted(read) == sorted(("ims", r[0]) for r in rows)  # each row once
     matched = table_files.match_files(spark, files, load_catalogue(load_config().catalogue_path))
     assert matched.count() == sum(1 for n in range(400) if n % 3)
     many = [DataFile(f"f{n}", 1, {}) for n in range(8)]
@@ -154,3 +155,45 @@ def test_the_stage_gives_the_same_matches_with_either_reader(
 
     assert from_files.count() == 9  # c1, i1, p1, three times each
     assert_df_equality(from_files, from_spark, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_column_mapping_is_left_to_spark(spark: SparkSession, tmp_path: Path) -> None:
+    # With column mapping the files hold other physical names (reader version 2, no features).
+    path = table_path(tmp_path, Tables.RECORDS)
+    spark.sql(
+        f"CREATE TABLE delta.`{path}` (source STRING, record_id STRING, text STRING) USING delta "
+        "TBLPROPERTIES ('delta.columnMapping.mode' = 'name', 'delta.minReaderVersion' = '2', "
+        "'delta.minWriterVersion' = '5')"
+    )
+    spark.createDataFrame(ROWS, SCHEMA).write.format("delta").mode("append").save(str(path))
+    ctx = RunContext(tmp_path, load_config())
+
+    assert table_files.snapshot_files(path) is None
+    run_search(spark, ctx)
+
+    matched = {r[c.RECORD_ID] for r in read_table(spark, tmp_path, Tables.RECORD_MATCHES).collect()}
+    assert matched == {"c1", "i1", "p1"}
+
+
+def test_a_table_deltalake_cannot_open_or_a_percent_in_the_path_is_left_to_spark(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    write_table(spark.createDataFrame(ROWS, SCHEMA), tmp_path, Tables.RECORDS)
+    path = table_path(tmp_path, Tables.RECORDS)
+    odd = tmp_path / "w%41"
+    write_table(spark.createDataFrame(ROWS, SCHEMA), odd, Tables.RECORDS)
+
+    assert table_files.snapshot_files(path, version=7) is None  # no such version
+    assert table_files.snapshot_files(table_path(odd, Tables.RECORDS)) is None
+    assert table_files.snapshot_files(path) is not None
+
+
+def test_one_large_file_among_small_ones_is_split_by_row_group() -> None:
+    small = [DataFile(f"s{n}", 5, {}) for n in range(7)]
+    files = [DataFile("big", 400, {}), *small]
+
+    # 8 files for 2 tasks would stay whole, but "big" is more than a task's share of the bytes;
+    # reading its footer fails here (no such file), which shows it was asked for.
+    with pytest.raises(FileNotFoundError):
+        pieces(files, 2)
+    assert [u.row_group for u in pieces(small + small, 2)] == [None] * 14
