@@ -553,7 +553,9 @@ def run_benchmark(
         entry: dict[str, Any] = {"scale": scale, "load_before": os.getloadavg()[0]}
         results["scales"].append(entry)
         if search:
-            with_native = scale in native_scales if native_scales else scale == ordered[0]
+            with_native = (
+                scale in native_scales if native_scales is not None else scale == ordered[0]
+            )
             measure_search(spark, entry, roots[scale], save, with_native, seed, repeat)
         else:
             start = time.perf_counter()
