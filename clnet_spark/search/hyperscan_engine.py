@@ -13,7 +13,7 @@ read them from the table's files, :mod:`clnet_spark.search.table_files`). Per ba
    a false candidate.
 2. **Decide from the bytes.** In an ASCII record, for a phrase whose words start and end with
    a character other than ``-`` and ``_``, the remaining conditions are byte tests, done for
-   the whole batch in numpy (:meth:`CompiledCatalogue.decided_by_bytes`, which gives the
+   the whole batch in numpy (:func:`~clnet_spark.search.byte_decision.decide`, which gives the
    reasoning): the first occurrence is the smallest valid start, in bytes = characters.
 3. **Verify.** Every other candidate (record, term): the term's Python ``re`` pattern
    (exactly the Java pattern's meaning,
@@ -60,6 +60,7 @@ from clnet_spark.columns import (
     TEXT,
 )
 from clnet_spark.errors import CatalogueError, InputContractError
+from clnet_spark.search.byte_decision import EMPTY, Events, decide, scan_events
 from clnet_spark.search.catalogue import PHRASE, Catalogue, Term, phrase_words
 from clnet_spark.search.native import MATCHES_TYPE
 from clnet_spark.search.translate import bmp_text, phrase_filter, phrase_verifier, raw_verifier
@@ -93,30 +94,6 @@ _ARROW_SCHEMA: Final = pa.schema(
     ]
 )
 _NINE_PLACES: Final = Decimal("1e-9")
-_EMPTY: Final = np.empty(0, dtype=np.int64)
-_WORD_BYTE: Final = np.zeros(256, dtype=bool)
-"""Per byte value: an ASCII word character (``[A-Za-z0-9_]``, what ``\\w`` is in ASCII)."""
-for _char in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_":
-    _WORD_BYTE[_char] = True
-_LOWER_S: Final = ord("s")
-_UPPER_S: Final = ord("S")
-
-
-@dataclass(frozen=True)
-class _Events:
-    """The filter matches of one batch: per event its record (row in the batch), phrase
-    (number in :attr:`CompiledCatalogue.phrases`), start and end bytes (exclusive end; the
-    start is Hyperscan's leftmost start when the database reports starts), all relative to
-    ``data``, the batch's text bytes; ``bounds`` are the records' byte bounds in ``data``."""
-
-    records: np.ndarray
-    phrases: np.ndarray
-    starts: np.ndarray
-    ends: np.ndarray
-    bounds: np.ndarray
-    data: np.ndarray
-
-
 _ONE: Final = Decimal(1)
 
 
@@ -220,95 +197,23 @@ class CompiledCatalogue:
                 return f"group {term.term.group!r}, term {term.term.label!r}"
         return "no single term fails alone"
 
-    def events(self, texts: pa.StringArray) -> _Events | None:
-        """Every filter match in one batch's texts, scanned as the one buffer Arrow holds them
-        in; ``None`` when there is nothing to scan."""
-        if self.database is None or len(texts) == 0:
+    def events(self, texts: pa.StringArray) -> Events | None:
+        """Every filter match in one batch's texts (:func:`byte_decision.scan_events`);
+        ``None`` when there is nothing to scan."""
+        if self.database is None:
             return None
-        offsets = np.frombuffer(texts.buffers()[1], dtype=np.int32)
-        offsets = offsets[texts.offset : texts.offset + len(texts) + 1].astype(np.int64)
-        start, end = int(offsets[0]), int(offsets[-1])
-        data = texts.buffers()[2]
-        if end == start or data is None:
-            return None
-        found: list[int] = []
-        add = found.extend
-
-        def on_match(pattern: int, begin: int, to: int, _flags: int, _context: object) -> None:
-            add((pattern, begin, to))
-
-        view = memoryview(data)[start:end]
-        self.database.scan(view, match_event_handler=on_match, scratch=self.scratch)
-        if not found:
-            return None
-        triples = np.asarray(found, dtype=np.int64).reshape(-1, 3)
-        bounds = offsets - start
-        ends = triples[:, 2]
-        # A match ending at byte ``to`` (exclusive) lies in the record holding byte to - 1.
-        records = np.searchsorted(bounds, ends - 1, side="right") - 1
-        return _Events(
-            records=records,
-            phrases=triples[:, 0],
-            starts=triples[:, 1],
-            ends=ends,
-            bounds=bounds,
-            data=np.frombuffer(view, dtype=np.uint8),
-        )
+        return scan_events(self.database, self.scratch, texts)
 
     def decided_by_bytes(
-        self, events: _Events, ascii_records: np.ndarray
+        self, events: Events, ascii_records: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Split the (record, phrase) candidates into those the bytes decide and the rest.
-
-        Returns ``(records, phrases, offsets, undecided)``: the matches decided from the
-        bytes alone (each pair's first occurrence, in characters), and the candidate pairs
-        (``record * phrases + phrase``) left to the verifier.
-
-        A match event decides its pair when the filter reports where it starts (the database
-        was compiled with ``HS_FLAG_SOM_LEFTMOST``), it starts inside its record, the record
-        is ASCII, and no word of the phrase starts or ends with ``-`` or ``_``. Then a
-        character is a byte, the word characters are ``[A-Za-z0-9_]`` and the phrase
-        pattern's remaining conditions are two byte tests: no word character right before the
-        start, and after the end either no word character, or one ``s`` / ``S`` (the plural)
-        with no word character after it.
-
-        Why the leftmost start reported for an end is the only start: each word of such a
-        phrase starts and ends with a character no separator run holds, so every separator
-        run of a filter match is a maximal run of separators in the text. From the end, the
-        last word's place is fixed, so is the run before it (maximal), so is the word before
-        that, and so on to the start. Every start where the phrase matches (with boundaries)
-        is thus the reported start of some event, and the first occurrence is the smallest
-        start of a valid event.
-        """
-        width = len(self.phrases)
-        keys = events.records * width + events.phrases
+        """``(records, phrases, offsets, undecided)``: the matches the bytes decide and the
+        candidate pairs left to the verifier (:func:`byte_decision.decide`; without
+        leftmost starts every candidate is left to it)."""
         if not self.som:
-            return _EMPTY, _EMPTY, _EMPTY, np.unique(keys)
-        low = events.bounds[events.records]
-        high = events.bounds[events.records + 1]
-        byte_decides = (
-            ascii_records[events.records] & (events.starts >= low) & self.decidable[events.phrases]
-        )
-        undecided = np.unique(keys[~byte_decides])
-        data, starts, ends = events.data, events.starts, events.ends
-        last = len(data) - 1
-        before = data[np.maximum(starts - 1, 0)]
-        after = data[np.minimum(ends, last)]
-        beyond = data[np.minimum(ends + 1, last)]
-        clear_before = (starts == low) | ~_WORD_BYTE[before]
-        plural = ((after == _LOWER_S) | (after == _UPPER_S)) & (
-            (ends + 1 >= high) | ~_WORD_BYTE[beyond]
-        )
-        clear_after = (ends >= high) | ~_WORD_BYTE[after] | plural
-        valid = byte_decides & clear_before & clear_after
-        valid_keys, valid_starts = keys[valid], starts[valid]
-        order = np.lexsort((valid_starts, valid_keys))
-        valid_keys, valid_starts = valid_keys[order], valid_starts[order]
-        pairs, first = np.unique(valid_keys, return_index=True)
-        keep = ~np.isin(pairs, undecided)
-        pairs, first_starts = pairs[keep], valid_starts[first][keep]
-        records = pairs // width
-        return records, pairs % width, first_starts - events.bounds[records], undecided
+            keys = events.records * len(self.phrases) + events.phrases
+            return EMPTY, EMPTY, EMPTY, np.unique(keys)
+        return decide(events, ascii_records, self.decidable, len(self.phrases))
 
     def match_batch(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         """``record_matches`` rows of one batch of records (source, record_id, text)."""
@@ -318,7 +223,7 @@ class CompiledCatalogue:
         if texts.type == pa.large_string():
             texts = texts.cast(pa.string())
         found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-        undecided = _EMPTY
+        undecided = EMPTY
         events = self.events(texts)
         if events is not None:
             ascii_records = (
