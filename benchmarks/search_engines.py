@@ -258,30 +258,18 @@ def spark_read(spark: SparkSession, warehouse: Path) -> dict[str, Any]:
 def files_read(spark: SparkSession, warehouse: Path) -> dict[str, Any]:
     """Seconds for the Python workers to read every text of ``records`` from the table's
     files, as the stage's default reader does (the sum of their lengths)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     files = table_files.snapshot_files(io.table_path(warehouse, Tables.RECORDS))
     assert files is not None
-    units = table_files.pieces(files, cores(spark))
-    shares = table_files.share_out(units, cores(spark))
 
-    def lengths(batches: Iterator[Any]) -> Iterator[Any]:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        for numbers in batches:
-            for share in numbers.column(0).to_pylist():
-                total = sum(
-                    pc.sum(pc.binary_length(batch.column(2))).as_py() or 0
-                    for number in shares[share]
-                    for batch in table_files.read_batches(
-                        units[number].file, units[number].row_group
-                    )
-                )
-                yield pa.RecordBatch.from_arrays([pa.array([total])], names=["bytes"])
+    def length(batch: Any) -> Any:
+        total = pc.sum(pc.binary_length(batch.column(c.TEXT))).as_py() or 0
+        return pa.RecordBatch.from_arrays([pa.array([total], pa.int64())], names=["bytes"])
 
     start = time.perf_counter()
-    spark.range(0, len(shares), 1, len(shares)).mapInArrow(lengths, "bytes long").agg(
-        F.sum("bytes")
-    ).first()
+    table_files.map_batches(spark, files, length, "bytes long").agg(F.sum("bytes")).first()
     return {"seconds": time.perf_counter() - start, "cores": cores(spark)}
 
 

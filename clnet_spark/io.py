@@ -299,14 +299,26 @@ def table_location(spark: SparkSession, warehouse: Path, name: str) -> tuple[Pat
     return table_path(warehouse, name), None
 
 
-def _rust_table(path: Path) -> Any:
-    """The table at ``path`` opened with ``deltalake``; raises for a path holding ``%``
-    (``deltalake`` decodes ``%XX`` and would open another folder), so callers ask Spark."""
+def open_delta_log(path: Path, version: int | None = None) -> Any:
+    """The Delta table at ``path`` (at ``version``, or the latest) opened with ``deltalake``,
+    which reads the log without a Spark job.
+
+    Raises
+    ------
+    ValueError
+        The path holds ``%``: ``deltalake`` decodes ``%XX`` and would open another folder, so
+        callers ask Spark instead (as they do for any error ``deltalake`` raises).
+    """
     if "%" in str(path):
-        raise ValueError("a path holding '%' is left to Spark")
+        raise ValueError("the path holds '%', which deltalake would decode")
     from deltalake import DeltaTable as RustDeltaTable
 
-    return RustDeltaTable(str(path))
+    return RustDeltaTable(str(path), version=version)
+
+
+def _spark_latest_commit(spark: SparkSession, path: Path) -> Any:
+    """The latest commit's row of Spark's ``history`` (version, userMetadata, ...)."""
+    return DeltaTable.forPath(spark, str(path)).history(1).first()
 
 
 def table_properties(spark: SparkSession, path: Path) -> dict[str, str]:
@@ -319,7 +331,7 @@ def table_properties(spark: SparkSession, path: Path) -> dict[str, str]:
     cannot open the table.
     """
     try:
-        return dict(_rust_table(path).metadata().configuration)
+        return dict(open_delta_log(path).metadata().configuration)
     except Exception:  # noqa: BLE001 - any failure: ask Spark, which reads every Delta table
         rows = spark.sql(f"SHOW TBLPROPERTIES delta.`{path}`").collect()
         return {row["key"]: row["value"] for row in rows}
@@ -333,10 +345,9 @@ def table_version(spark: SparkSession, warehouse: Path, name: str) -> int:
     """
     path = table_path(warehouse, name)
     try:
-        return int(_rust_table(path).version())
+        return int(open_delta_log(path).version())
     except Exception:  # noqa: BLE001 - any failure: ask Spark, which reads every Delta table
-        table = DeltaTable.forPath(spark, str(path))
-        return int(table.history(1).select("version").first()[0])
+        return int(_spark_latest_commit(spark, path)["version"])
 
 
 def metadata_text(metadata: Mapping[str, str]) -> str:
@@ -374,11 +385,10 @@ def last_commit_metadata(spark: SparkSession, warehouse: Path, name: str) -> dic
     Spark's ``history`` when ``deltalake`` cannot open the table)."""
     path = table_path(warehouse, name)
     try:
-        (latest,) = _rust_table(path).history(1)
+        (latest,) = open_delta_log(path).history(1)
         return parse_metadata(latest.get("userMetadata"))
     except Exception:  # noqa: BLE001 - any failure: ask Spark, which reads every Delta table
-        table = DeltaTable.forPath(spark, str(path))
-        return parse_metadata(table.history(1).select("userMetadata").first()[0])
+        return parse_metadata(_spark_latest_commit(spark, path)["userMetadata"])
 
 
 def write_table(

@@ -29,7 +29,7 @@ every executor (as it must for ``spark.read`` of a local path); otherwise set
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -37,9 +37,11 @@ from urllib.parse import unquote, urlparse
 
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.types import StructType
 
 from clnet_spark.columns import RECORD_ID, SOURCE, TEXT
 from clnet_spark.errors import InputContractError
+from clnet_spark.io import open_delta_log
 from clnet_spark.search.catalogue import Catalogue
 
 log = logging.getLogger(__name__)
@@ -74,22 +76,18 @@ def snapshot_files(table: str | Path, version: int | None = None) -> list[DataFi
     InputContractError
         The table lacks ``source``, ``record_id`` or ``text``, or one of them is not a string.
     """
-    from deltalake import DeltaTable
-
     root = _local_root(table)
     if root is None:
         log.info("search: %s is not on a local filesystem, Spark reads the records", table)
         return None
-    if "%" in str(root):  # deltalake decodes %XX in paths: it would open another folder
-        log.info("search: the warehouse path holds '%%', Spark reads the records")
-        return None
     try:
-        delta = DeltaTable(str(root), version=version)
+        delta = open_delta_log(root, version)
         protocol = delta.protocol()
     except Exception as exc:  # noqa: BLE001 - any table deltalake cannot open: Spark reads it
         log.info(
-            "search: deltalake cannot open the records table (%s), Spark reads the records",
+            "search: deltalake cannot open the records table (%s: %s), Spark reads the records",
             type(exc).__name__,
+            exc,
         )
         return None
     features = protocol.reader_features or []
@@ -201,26 +199,42 @@ def read_batches(file: DataFile, row_group: int | None = None) -> Iterator[pa.Re
         )
 
 
-def match_files(spark: SparkSession, files: list[DataFile], catalogue: Catalogue) -> DataFrame:
-    """``record_matches`` of the records in ``files`` with the Hyperscan engine, one Spark
-    task per core of the application (``defaultParallelism``), each reading its share of the
-    files or row groups (:func:`pieces`; same output as
-    :func:`clnet_spark.search.hyperscan_engine.match_records`)."""
-    from clnet_spark.search import hyperscan_engine
-
-    hyperscan_engine.check_catalogue(catalogue)
+def map_batches(
+    spark: SparkSession,
+    files: list[DataFile],
+    per_batch: Callable[[pa.RecordBatch], pa.RecordBatch],
+    schema: StructType | str,
+) -> DataFrame:
+    """``per_batch`` applied in the Python workers to every batch of ``files`` (columns
+    ``source``, ``record_id``, ``text``), one Spark task per core of the application
+    (``defaultParallelism``), each reading its share of the files or row groups
+    (:func:`pieces`, :func:`share_out`); ``schema`` is that of ``per_batch``'s output."""
     tasks = spark.sparkContext.defaultParallelism
     units = pieces(files, tasks)
     shares = share_out(units, tasks)
 
-    def scan(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        engine = hyperscan_engine.compiled(catalogue)
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for numbers in batches:
             for share in numbers.column(0).to_pylist():
                 for number in shares[share]:
                     unit = units[number]
                     for batch in read_batches(unit.file, unit.row_group):
-                        yield engine.match_batch(batch)
+                        yield per_batch(batch)
 
     count = len(shares) if units else 0
-    return spark.range(0, count, 1, max(count, 1)).mapInArrow(scan, hyperscan_engine.OUTPUT_SCHEMA)
+    return spark.range(0, count, 1, max(count, 1)).mapInArrow(run, schema)
+
+
+def match_files(spark: SparkSession, files: list[DataFile], catalogue: Catalogue) -> DataFrame:
+    """``record_matches`` of the records in ``files`` with the Hyperscan engine
+    (:func:`map_batches`; same output as
+    :func:`clnet_spark.search.hyperscan_engine.match_records`)."""
+    from clnet_spark.search import hyperscan_engine
+
+    hyperscan_engine.check_catalogue(catalogue)
+
+    def match(batch: pa.RecordBatch) -> pa.RecordBatch:
+        # compiled once per worker process, then a dict lookup per batch
+        return hyperscan_engine.compiled(catalogue).match_batch(batch)
+
+    return map_batches(spark, files, match, hyperscan_engine.OUTPUT_SCHEMA)
