@@ -11,7 +11,10 @@ over 5 million) the benchmark
    in a scratch folder, partitioned as the stage writes it):
 
    - ``hyperscan``: the stage as it runs by default: the Hyperscan engine, the Python workers
-     reading the table's files (:func:`clnet_spark.search.table_files.match_files`);
+     reading the table's files and writing the matches' files, the driver committing them
+     (:func:`clnet_spark.search.match_writer.write_matches`);
+   - ``hyperscan_spark_writer``: the same, but the matches go back to Spark, which writes
+     them (:func:`clnet_spark.search.table_files.match_files`, ``search.writer: spark``);
    - ``hyperscan_spark_reader``: the same engine on texts Spark reads and sends to the workers
      (:func:`clnet_spark.search.hyperscan_engine.match_records`, ``search.reader: spark``);
    - ``native``: :func:`clnet_spark.search.native.match_records`, at the smallest scale only
@@ -77,7 +80,7 @@ from clnet_spark.config import SparkConfig, load_config
 from clnet_spark.demo import write_demo_corpus
 from clnet_spark.pipeline import run_all
 from clnet_spark.run import RunContext
-from clnet_spark.search import hyperscan_engine, load_catalogue, native, table_files
+from clnet_spark.search import hyperscan_engine, load_catalogue, match_writer, native, table_files
 from clnet_spark.search.catalogue import PHRASE, Catalogue
 from clnet_spark.search.translate import phrase_filter
 from clnet_spark.session import build_session
@@ -152,12 +155,28 @@ def text_bytes(spark: SparkSession, warehouse: Path) -> tuple[int, int]:
     return int(row[0]), int(row[1] or 0)
 
 
-Route = Callable[[SparkSession, Path, Catalogue], Any]
-"""How the stage gets ``record_matches`` from a warehouse's ``records``: a DataFrame."""
+Route = Callable[[SparkSession, Path, Path, Catalogue], Any]
+"""How the stage gets ``record_matches`` (in the scratch warehouse) from a warehouse's
+``records``: a DataFrame that :func:`time_stage` writes, or ``None`` when it wrote them."""
 
 
-def files_route(spark: SparkSession, warehouse: Path, catalogue: Catalogue) -> Any:
-    """The stage's default: Python workers read the table's files (``search.reader: files``)."""
+def workers_write_route(
+    spark: SparkSession, warehouse: Path, scratch: Path, catalogue: Catalogue
+) -> Any:
+    """The stage as it runs by default: Python workers read the table's files
+    (``search.reader: files``) and write the matches (``search.writer: files``)."""
+    files = table_files.snapshot_files(io.table_path(warehouse, Tables.RECORDS))
+    assert files is not None, "the benchmark's records table must be readable from its files"
+    written = match_writer.write_matches(
+        spark, files, catalogue, scratch, Tables.RECORD_MATCHES, {"stage": "search"}
+    )
+    assert written is not None, "the scratch table must be writable by the workers"
+    return None
+
+
+def files_route(spark: SparkSession, warehouse: Path, _scratch: Path, catalogue: Catalogue) -> Any:
+    """Python workers read the table's files (``search.reader: files``), Spark writes the
+    matches (``search.writer: spark``)."""
     files = table_files.snapshot_files(io.table_path(warehouse, Tables.RECORDS))
     assert files is not None, "the benchmark's records table must be readable from its files"
     return table_files.match_files(spark, files, catalogue)
@@ -166,14 +185,16 @@ def files_route(spark: SparkSession, warehouse: Path, catalogue: Catalogue) -> A
 def spark_route(engine: Callable[..., Any]) -> Route:
     """Spark reads the table and hands the texts to ``engine`` (``search.reader: spark``)."""
 
-    def route(spark: SparkSession, warehouse: Path, catalogue: Catalogue) -> Any:
+    def route(spark: SparkSession, warehouse: Path, _scratch: Path, catalogue: Catalogue) -> Any:
         records = io.read_table(spark, warehouse, Tables.RECORDS)
         return engine(records.select(c.SOURCE, c.RECORD_ID, c.TEXT), catalogue)
 
     return route
 
 
-def per_group_rlike(spark: SparkSession, warehouse: Path, catalogue: Catalogue) -> Any:
+def per_group_rlike(
+    spark: SparkSession, warehouse: Path, _scratch: Path, catalogue: Catalogue
+) -> Any:
     """The matching the 30x target was set against: one ``rlike`` per search group (its terms'
     Java patterns in one alternation), records with any group kept, with their group names
     only (no weights, terms or offsets: a lower bound on that engine's cost)."""
@@ -194,9 +215,9 @@ def time_stage(
 ) -> tuple[float, int]:
     """Seconds from reading ``records`` to a written ``record_matches``; matching records."""
     start = time.perf_counter()
-    io.write_table(
-        route(spark, warehouse, catalogue), scratch, Tables.RECORD_MATCHES, partition_by=(c.SOURCE,)
-    )
+    matches = route(spark, warehouse, scratch, catalogue)
+    if matches is not None:
+        io.write_table(matches, scratch, Tables.RECORD_MATCHES, partition_by=(c.SOURCE,))
     seconds = time.perf_counter() - start
     return seconds, io.read_table(spark, scratch, Tables.RECORD_MATCHES).count()
 
@@ -349,7 +370,8 @@ def measure_search(
         engines[name] = rates(best_of(repeat, once), records, size, workers)
         save()
 
-    timed("hyperscan", files_route)
+    timed("hyperscan", workers_write_route)
+    timed("hyperscan_spark_writer", files_route)
     timed("hyperscan_spark_reader", spark_route(hyperscan_engine.match_records))
     if with_native:
         timed("native", spark_route(native.match_records))
@@ -378,6 +400,7 @@ def measure_search(
     for name in (
         "direct",
         "scratch-hyperscan",
+        "scratch-hyperscan_spark_writer",
         "scratch-hyperscan_spark_reader",
         "scratch-native",
         "scratch-per_group_rlike",
@@ -473,7 +496,7 @@ def plot(results: dict[str, Any], target: Path) -> None:
     if not done:
         return
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for name in ("hyperscan", "hyperscan_spark_reader", "reference", "native"):
+    for name in ("hyperscan", "hyperscan_spark_writer", "hyperscan_spark_reader", "reference", "native"):
         points = [
             (e["records"], e["search_stage"][name]["mb_per_s_per_core"])
             for e in done

@@ -53,6 +53,7 @@ class SearchConfig(_Section):
     catalogue: Path = Path("search_terms.yaml")
     engine: Literal["hyperscan", "native"] = "hyperscan"
     reader: Literal["files", "spark"] = "files"
+    writer: Literal["files", "spark"] = "files"
 
 
 class NetworkConfig(_Section):

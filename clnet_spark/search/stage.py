@@ -13,7 +13,7 @@ from clnet_spark import io
 from clnet_spark.columns import Tables
 from clnet_spark.guard import collect_bounded
 from clnet_spark.run import RunContext
-from clnet_spark.search import hyperscan_engine, native, table_files
+from clnet_spark.search import hyperscan_engine, match_writer, native, table_files
 from clnet_spark.search.catalogue import Catalogue, load_catalogue
 
 log = logging.getLogger(__name__)
@@ -37,40 +37,53 @@ def run_search(spark: SparkSession, ctx: RunContext, catalogue: Catalogue | None
             c.SOURCE, c.RECORD_ID, c.TEXT
         )
         log.info("search engine: %s", engine)
-        matches = None
+        metadata = {
+            **ctx.commit_metadata("search"),
+            "catalogue_hash": catalogue.hash,
+            "search_engine": engine,
+        }
+        files = None
         if engine == "hyperscan" and ctx.config.search.reader == "files":
             files = table_files.snapshot_files(
                 *io.table_location(spark, ctx.warehouse, Tables.RECORDS)
             )
+        written = None
+        if files is not None and ctx.config.search.writer == "files":
+            written = match_writer.write_matches(
+                spark, files, catalogue, ctx.warehouse, Tables.RECORD_MATCHES, metadata
+            )
+        if written is not None:
+            log.info("search: workers read %d data files and wrote the matches", len(files))
+            report.tables[Tables.RECORD_MATCHES] = written.version
+            report.counts["records searched"] = written.searched
+            report.counts["matching records"] = written.matching
+            report.counts["records per group"] = written.per_group
+        else:
             if files is not None:
                 log.info("search: workers read the %d data files of records", len(files))
                 matches = table_files.match_files(spark, files, catalogue)
-        if matches is None:
-            matches = ENGINES[engine](records, catalogue)
-        report.tables[Tables.RECORD_MATCHES] = io.write_table(
-            matches,
-            ctx.warehouse,
-            Tables.RECORD_MATCHES,
-            partition_by=(c.SOURCE,),
-            metadata={
-                **ctx.commit_metadata("search"),
-                "catalogue_hash": catalogue.hash,
-                "search_engine": engine,
-            },
-        )
-        written = io.read_table(spark, ctx.warehouse, Tables.RECORD_MATCHES)
-        report.counts["records searched"] = records.count()
-        report.counts["matching records"] = written.count()
-        report.counts["records per group"] = {
-            row[0]: row[1]
-            for row in collect_bounded(
-                written.select(F.explode(c.MATCHED_GROUPS).alias("g"))
-                .groupBy("g")
-                .count()
-                .orderBy("g"),
-                "records per search group",
+            else:
+                matches = ENGINES[engine](records, catalogue)
+            report.tables[Tables.RECORD_MATCHES] = io.write_table(
+                matches,
+                ctx.warehouse,
+                Tables.RECORD_MATCHES,
+                partition_by=(c.SOURCE,),
+                metadata=metadata,
             )
-        }
+            written_table = io.read_table(spark, ctx.warehouse, Tables.RECORD_MATCHES)
+            report.counts["records searched"] = records.count()
+            report.counts["matching records"] = written_table.count()
+            report.counts["records per group"] = {
+                row[0]: row[1]
+                for row in collect_bounded(
+                    written_table.select(F.explode(c.MATCHED_GROUPS).alias("g"))
+                    .groupBy("g")
+                    .count()
+                    .orderBy("g"),
+                    "records per search group",
+                )
+            }
         report.counts["catalogue hash"] = catalogue.hash
         report.counts["search engine"] = engine
     return catalogue.hash

@@ -199,6 +199,34 @@ def read_batches(file: DataFile, row_group: int | None = None) -> Iterator[pa.Re
         )
 
 
+def plan(spark: SparkSession, files: list[DataFile]) -> tuple[list[Piece], list[list[int]]]:
+    """What the tasks read: the units of ``files`` (:func:`pieces`) and one share of their
+    numbers per task (:func:`share_out`), one task per core of the application
+    (``defaultParallelism``)."""
+    tasks = spark.sparkContext.defaultParallelism
+    units = pieces(files, tasks)
+    return units, share_out(units, tasks)
+
+
+def run_shares(
+    spark: SparkSession,
+    units: list[Piece],
+    shares: list[list[int]],
+    per_share: Callable[[Iterator[Piece]], Iterator[pa.RecordBatch]],
+    schema: StructType | str,
+) -> DataFrame:
+    """One Spark task per share; its Python worker runs ``per_share`` over the share's units
+    and returns what it yields (``schema``)."""
+
+    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for numbers in batches:
+            for share in numbers.column(0).to_pylist():
+                yield from per_share(units[number] for number in shares[share])
+
+    count = len(shares) if units else 0
+    return spark.range(0, count, 1, max(count, 1)).mapInArrow(run, schema)
+
+
 def map_batches(
     spark: SparkSession,
     files: list[DataFile],
@@ -206,23 +234,16 @@ def map_batches(
     schema: StructType | str,
 ) -> DataFrame:
     """``per_batch`` applied in the Python workers to every batch of ``files`` (columns
-    ``source``, ``record_id``, ``text``), one Spark task per core of the application
-    (``defaultParallelism``), each reading its share of the files or row groups
-    (:func:`pieces`, :func:`share_out`); ``schema`` is that of ``per_batch``'s output."""
-    tasks = spark.sparkContext.defaultParallelism
-    units = pieces(files, tasks)
-    shares = share_out(units, tasks)
+    ``source``, ``record_id``, ``text``), each task reading its share (:func:`plan`);
+    ``schema`` is that of ``per_batch``'s output."""
+    units, shares = plan(spark, files)
 
-    def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for numbers in batches:
-            for share in numbers.column(0).to_pylist():
-                for number in shares[share]:
-                    unit = units[number]
-                    for batch in read_batches(unit.file, unit.row_group):
-                        yield per_batch(batch)
+    def per_share(share: Iterator[Piece]) -> Iterator[pa.RecordBatch]:
+        for unit in share:
+            for batch in read_batches(unit.file, unit.row_group):
+                yield per_batch(batch)
 
-    count = len(shares) if units else 0
-    return spark.range(0, count, 1, max(count, 1)).mapInArrow(run, schema)
+    return run_shares(spark, units, shares, per_share, schema)
 
 
 def match_files(spark: SparkSession, files: list[DataFile], catalogue: Catalogue) -> DataFrame:

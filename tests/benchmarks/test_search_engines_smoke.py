@@ -41,6 +41,7 @@ def test_smoke_benchmark_measures_every_engine_and_saves_its_figures(
     assert entry["records"] > 1000 and entry["mb"] > 0
     assert set(engines) == {
         "hyperscan",
+        "hyperscan_spark_writer",
         "hyperscan_spark_reader",
         "native",
         "per_group_rlike",
@@ -53,10 +54,8 @@ def test_smoke_benchmark_measures_every_engine_and_saves_its_figures(
     }
     assert engines["identical"] is True
     assert engines["hyperscan"]["matching_records"] == engines["native"]["matching_records"] > 0
-    assert (
-        engines["hyperscan_spark_reader"]["matching_records"]
-        == engines["hyperscan"]["matching_records"]
-    )
+    for route in ("hyperscan_spark_reader", "hyperscan_spark_writer"):
+        assert engines[route]["matching_records"] == engines["hyperscan"]["matching_records"]
     assert engines["reference"]["records"] == entry["records"]
     # the engine's batch function alone, in one process, finds what the Spark stage wrote
     assert (
