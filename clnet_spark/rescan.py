@@ -118,8 +118,10 @@ def run_rescan(
                     (F.col(c.SOURCE) == source) & (F.year(c.RECORDED_AT) == year)
                 ).select(c.SOURCE, c.RECORD_ID)
                 extra = {"rescan_partition": f"{source}/{year}"}
+                # The old catalogues' matches stay until the last partition is searched.
+                holds = {catalogue.hash} | (stored if number < len(todo) else set())
                 report.tables[Tables.RECORD_MATCHES] = search_changed(
-                    spark, ctx, catalogue, keys, report, extra
+                    spark, ctx, catalogue, keys, report, extra, holds=holds
                 )
                 report.tables[Tables.RESCAN_PROGRESS] = _finish(
                     spark, ctx, catalogue.hash, source, year, _n

@@ -11,7 +11,7 @@ as a full run on the final data would leave them (``tests/update/``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from functools import reduce
 from pathlib import Path
 from typing import Any
@@ -38,14 +38,75 @@ class CatalogueChangedError(ClnetError):
     """The search catalogue differs from the one the stored matches were made with."""
 
 
+CATALOGUE_HASHES = "catalogue_hashes"
+"""Commit metadata of a ``record_matches`` MERGE: every catalogue hash the table holds once
+that commit is in (comma-separated), so the next update or rescan need not read every row."""
+
+_UNCHANGED_ROWS = frozenset(
+    {"SET TBLPROPERTIES", "UNSET TBLPROPERTIES", "VACUUM START", "VACUUM END", "OPTIMIZE"}
+)
+"""Delta operations that leave a table's rows as they were."""
+
+_HISTORY_LOOKBACK = 20
+
+
+def _replaces_every_row(commit: dict[str, Any]) -> bool:
+    params = commit.get("operationParameters") or {}
+    if commit.get("version") == 0:
+        return True
+    return (
+        commit.get("operation") == "WRITE"
+        and params.get("mode") == "Overwrite"
+        and not params.get("predicate")
+        and str(params.get("dynamicPartitionOverwrite", "false")).lower() != "true"
+    )
+
+
+def hashes_from_log(path: Path) -> set[str] | None:
+    """The catalogue hashes of ``record_matches`` as its commit history states them, or None
+    when the history does not say (then the rows must be read).
+
+    Walking back from the latest commit, skipping those that change no row: a commit naming
+    :data:`CATALOGUE_HASHES` gives the set; a full overwrite by the search stage gives its
+    catalogue alone; so does an update's search MERGE, since an update only runs on matches
+    of its own catalogue (:func:`require_catalogue`). Any other commit (a rescan's without
+    the set, ``clnet forget``'s deletes, ...) leaves the answer to the rows.
+    """
+    try:
+        history = io.open_delta_log(path).history(_HISTORY_LOOKBACK)
+    except Exception:  # noqa: BLE001 - any failure: the caller reads the rows
+        return None
+    for commit in sorted(history, key=lambda entry: -int(entry.get("version", -1))):
+        meta = io.parse_metadata(commit.get("userMetadata"))
+        if CATALOGUE_HASHES in meta:
+            return {h for h in meta[CATALOGUE_HASHES].split(",") if h}
+        if commit.get("operation") in _UNCHANGED_ROWS:
+            continue
+        single = meta.get(c.CATALOGUE_HASH)
+        if single and meta.get("stage") == "search":
+            if _replaces_every_row(commit):
+                return {single}
+            if meta.get("kind") == "update":
+                return {single}
+        return None
+    return None
+
+
 def stored_catalogue_hashes(spark: SparkSession, warehouse: Path) -> set[str]:
     """Every catalogue hash ``record_matches`` holds: its rows' and its latest commit's.
 
     More than one hash means a rescan is under way; an empty table still names the
-    catalogue of its last write in the commit metadata.
+    catalogue of its last write in the commit metadata. Read from the commit history
+    (:func:`hashes_from_log`) where it tells, else from every row.
     """
     if not io.table_exists(spark, warehouse, Tables.RECORD_MATCHES):
         return set()
+    path, version = io.table_location(spark, warehouse, Tables.RECORD_MATCHES)
+    if version is None:
+        logged = hashes_from_log(path)
+        if logged is not None:
+            return logged
+    log.info("record_matches: the commit history does not name its catalogues; reading rows")
     matches = io.read_table(spark, warehouse, Tables.RECORD_MATCHES)
     hashes = {row[0] for row in matches.select(c.CATALOGUE_HASH).distinct().collect()}
     committed = io.last_commit_metadata(spark, warehouse, Tables.RECORD_MATCHES)
@@ -61,6 +122,8 @@ def search_changed(
     keys: DataFrame,
     report: StageReport,
     metadata: dict[str, str] | None = None,
+    *,
+    holds: Collection[str] | None = None,
 ) -> int:
     """Search the records named by ``keys`` again, with the configured engine (``search.engine``),
     and merge the result into ``record_matches``.
@@ -72,6 +135,10 @@ def search_changed(
         deleted one, no longer in ``records``, loses its matches).
     report
         The stage report the counts go to.
+    holds
+        The catalogue hashes ``record_matches`` holds once this merge is committed (default:
+        this catalogue's alone, as after an update), written to the commit metadata
+        (:data:`CATALOGUE_HASHES`).
 
     Returns
     -------
@@ -81,7 +148,7 @@ def search_changed(
     """
     records = (
         io.read_table(spark, ctx.warehouse, Tables.RECORDS)
-        .join(keys, on=list(RECORD_KEYS), how="left_semi")
+        .join(F.broadcast(keys), on=list(RECORD_KEYS), how="left_semi")
         .select(c.SOURCE, c.RECORD_ID, c.TEXT)
     )
     matches = ENGINES[ctx.config.search.engine](records, catalogue)
@@ -94,6 +161,7 @@ def search_changed(
     meta = {
         **ctx.commit_metadata("search"),
         c.CATALOGUE_HASH: catalogue.hash,
+        CATALOGUE_HASHES: ",".join(sorted(holds if holds is not None else {catalogue.hash})),
         **(metadata or {}),
     }
     version = merge_changes(
