@@ -26,3 +26,8 @@ class CatalogueError(ConfigError):
 
 class StageInputError(ClnetError):
     """A stage was started before the tables it reads exist in the warehouse."""
+
+
+class CommitError(ClnetError):
+    """A table write could not be committed: another writer changed the table meanwhile, or
+    the Delta log refused the commit."""

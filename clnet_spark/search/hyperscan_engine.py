@@ -83,7 +83,7 @@ OUTPUT_SCHEMA: Final = StructType(
 _ARROW_MATCH: Final = pa.struct(
     [pa.field(GROUP, pa.string()), pa.field(TERM, pa.string()), pa.field(OFFSET, pa.int32())]
 )
-_ARROW_SCHEMA: Final = pa.schema(
+ARROW_SCHEMA: Final = pa.schema(
     [
         pa.field(SOURCE, pa.string()),
         pa.field(RECORD_ID, pa.string()),
@@ -299,10 +299,10 @@ class CompiledCatalogue:
         described = [self._groups_of(mask) for mask in sets.tolist()]
         take_sets = pa.array(of_record.astype(np.int64), type=pa.int64())
         weights = pa.array(
-            [weight for weight, _ in described], type=_ARROW_SCHEMA.field(RECORD_WEIGHT).type
+            [weight for weight, _ in described], type=ARROW_SCHEMA.field(RECORD_WEIGHT).type
         ).take(take_sets)
         groups = pa.array(
-            [named for _, named in described], type=_ARROW_SCHEMA.field(MATCHED_GROUPS).type
+            [named for _, named in described], type=ARROW_SCHEMA.field(MATCHED_GROUPS).type
         ).take(take_sets)
         take_terms = pa.array(index_array, type=pa.int64())
         matches = pa.ListArray.from_arrays(
@@ -326,7 +326,7 @@ class CompiledCatalogue:
                 matches,
                 pa.repeat(pa.scalar(self.catalogue.hash, type=pa.string()), len(records)),
             ],
-            schema=_ARROW_SCHEMA,
+            schema=ARROW_SCHEMA,
         )
 
     def _groups_of(self, mask: int) -> tuple[Decimal, list[str]]:
