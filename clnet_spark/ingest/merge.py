@@ -41,6 +41,7 @@ from clnet_spark.ingest.stage import (
     NOMINAL_COLUMNS,
     RECORD_COLUMNS,
     RELATIONSHIP_COLUMNS,
+    IngestSummary,
     _Classified,
     pseudonymous_relationships,
 )
@@ -160,6 +161,8 @@ class MergeSink:
         )
         self.deleted_nominals: DataFrame = spark.createDataFrame([], "nominal_id string")
         self._nominals_deleted = False
+        self._records_changed = False
+        self._summary: IngestSummary | None = None
 
     def _merge(
         self, name: str, changes: DataFrame, keys: Sequence[str], partition_by: tuple[str, ...] = ()
@@ -181,8 +184,9 @@ class MergeSink:
         if part is None:
             return None
         deleted = part.frame.where(F.col(t.REASON).isNull() & F.col(t.DELETED))
-        self.deleted_nominals = self._pseudonymous(deleted.select(c.NOMINAL_ID)).localCheckpoint()
-        self._nominals_deleted = not self.deleted_nominals.isEmpty()
+        # Few rows, from the persisted batch: recomputed where used, never counted here
+        # (:meth:`counted` says whether there are any).
+        self.deleted_nominals = self._pseudonymous(deleted.select(c.NOMINAL_ID))
         changes = self._pseudonymous(as_changes(part, NOMINAL_COLUMNS))
         return self._merge(Tables.NOMINALS, changes, (c.NOMINAL_ID,))
 
@@ -202,6 +206,17 @@ class MergeSink:
     def _pseudonymous(self, frame: DataFrame) -> DataFrame:
         return privacy.pseudonymise(frame, self.key, (c.NOMINAL_ID,))
 
+    def counted(self, summary: IngestSummary) -> None:
+        """Learn from the batch's counts which tables it changes (before their merges)."""
+        self._summary = summary
+        nominals = summary.counts.get("nominals")
+        self._nominals_deleted = bool(nominals and nominals.deleted)
+        self._records_changed = any(summary.changes(source) for source in c.SOURCES)
+
+    def _changes(self, table: str) -> bool:
+        """Whether the batch holds usable rows of ``table`` (True before :meth:`counted`)."""
+        return self._summary is None or self._summary.changes(table) > 0
+
     def records(self, parts: Sequence[_Classified]) -> int | None:
         if not parts:
             return None
@@ -211,23 +226,30 @@ class MergeSink:
         return self._merge(Tables.RECORDS, changes, RECORD_KEYS, (c.SOURCE,))
 
     def record_nominals(self, part: _Classified | None) -> int | None:
+        sent = part is not None and self._changes(part.table)
+        if not (sent or self._records_changed or self._nominals_deleted):
+            log.info("batch: no link, record or deleted person; record_nominals unchanged")
+            return None
         existing = self._existing(Tables.RECORD_NOMINALS)
-        changed = self.changed_records.withColumn("_changed", F.lit(True))
-        gone = self.deleted_nominals.withColumn("_gone", F.lit(True))
-        stale = (
-            existing.join(changed, on=list(RECORD_KEYS), how="left")
-            .join(gone, on=c.NOMINAL_ID, how="left")
-            .where(F.col("_changed") | F.col("_gone"))
-        )
+        changed = F.broadcast(self.changed_records.withColumn("_changed", F.lit(True)))
+        stale = existing.join(changed, on=list(RECORD_KEYS), how="left")
+        if self._nominals_deleted:
+            gone = F.broadcast(self.deleted_nominals.withColumn("_gone", F.lit(True)))
+            stale = stale.join(gone, on=c.NOMINAL_ID, how="left").where(
+                F.col("_changed") | F.col("_gone")
+            )
+        else:
+            stale = stale.where(F.col("_changed"))
         batch = self._pseudonymous(as_changes(part, LINK_COLUMNS)) if part is not None else None
         changes = with_batch_winning(deletes_of(stale, LINK_COLUMNS), batch, LINK_KEYS)
         return self._merge(Tables.RECORD_NOMINALS, changes, LINK_KEYS)
 
     def relationships(self, part: _Classified | None) -> int | None:
-        if part is None and not self._nominals_deleted:
+        sent = part is not None and self._changes(part.table)
+        if not (sent or self._nominals_deleted):
             return None
         existing = self._existing(Tables.RELATIONSHIPS)
-        gone = self.deleted_nominals
+        gone = F.broadcast(self.deleted_nominals)
         gone_a = gone.select(F.col(c.NOMINAL_ID).alias(c.NOMINAL_A), F.lit(True).alias("_a"))
         gone_b = gone.select(F.col(c.NOMINAL_ID).alias(c.NOMINAL_B), F.lit(True).alias("_b"))
         stale = (
@@ -256,10 +278,13 @@ class MergeSink:
         if not self._nominals_deleted:
             return None
         stale = self._existing(Tables.SOC_GROUPS).join(
-            self.deleted_nominals, on=c.NOMINAL_ID, how="left_semi"
+            F.broadcast(self.deleted_nominals), on=c.NOMINAL_ID, how="left_semi"
         )
         changes = deletes_of(stale, (c.NOMINAL_ID, c.SOC_GROUP_ID))
         return self._merge(Tables.SOC_GROUPS, changes, (c.NOMINAL_ID, c.SOC_GROUP_ID))
 
-    def quarantine(self, frame: DataFrame) -> int:
+    def quarantine(self, frame: DataFrame) -> int | None:
+        """Append the batch's quarantined rows (no commit when it has none)."""
+        if self._summary is not None and not self._summary.reasons:
+            return None
         return io.append_table(frame, self.ctx.warehouse, Tables.QUARANTINE, metadata=self.meta)

@@ -33,7 +33,7 @@ from clnet_spark.errors import InputContractError
 from clnet_spark.guard import collect_bounded
 from clnet_spark.ingest import contract
 from clnet_spark.ingest import transforms as t
-from clnet_spark.run import RunContext
+from clnet_spark.run import RunContext, StageReport
 
 log = logging.getLogger(__name__)
 
@@ -70,14 +70,84 @@ class _Classified:
             F.lit(run_id).alias("run_id"),
         )
 
-    def counts(self) -> TableCounts:
-        row = self.frame.agg(
-            F.count(F.lit(1)).alias("read"),
-            F.count(F.when(F.col(t.REASON).isNull() & ~F.col(t.DELETED), 1)).alias("accepted"),
-            F.count(F.when(F.col(t.REASON).isNotNull(), 1)).alias("quarantined"),
-            F.count(F.when(F.col(t.REASON).isNull() & F.col(t.DELETED), 1)).alias("deleted"),
-        ).first()
-        return TableCounts(self.table, self.path.name, *(int(v) for v in row))
+    def summary(self) -> DataFrame:
+        """The frame's rows by (reason, deleted, note, compact) for :func:`summarise`."""
+        accepted = F.col(t.REASON).isNull() & ~F.col(t.DELETED)
+        usable = F.col(t.REASON).isNull()
+        note, compact = F.lit(None).cast("string"), F.lit(False)
+        if self.table == "nominals":
+            note = F.when(accepted, F.col("_birth_date_issue"))
+        elif self.table == "record_nominals":
+            note = F.when(accepted & F.col(c.ROLE_RAW).isNotNull(), F.lit(ROLE_OTHER))
+            compact = usable & (F.col(c.SOURCE) == c.COMPACT)
+        return self.frame.select(
+            F.lit(self.table).alias("table"),
+            F.col(t.REASON).alias("reason"),
+            F.col(t.DELETED).alias("deleted"),
+            note.alias("note"),
+            compact.alias("compact"),
+        )
+
+
+ROLE_OTHER = "role counted as other"
+
+
+@dataclass(frozen=True)
+class IngestSummary:
+    """What one job over every classified table tells (:func:`summarise`).
+
+    ``counts``: per table, in the order given; ``notes``: per table, note -> accepted rows
+    (``_birth_date_issue`` of nominals, :data:`ROLE_OTHER` of links); ``reasons``: (table,
+    reason) -> quarantined rows; ``compact_links``: usable links of ``compact`` records.
+    """
+
+    counts: dict[str, TableCounts]
+    notes: dict[str, dict[str, int]]
+    reasons: dict[tuple[str, str], int]
+    compact_links: int
+
+    def changes(self, table: str) -> int:
+        """Usable rows (accepted or deleted) of ``table``; 0 when it was not in the input."""
+        found = self.counts.get(table)
+        return found.accepted + found.deleted if found is not None else 0
+
+
+def summarise(parts: Sequence[_Classified]) -> IngestSummary:
+    """Count every classified table's rows in one Spark job.
+
+    For each table: rows read, accepted, quarantined and deleted (read = the sum of the other
+    three), its quarantine reasons, the notes of accepted rows and the usable links of
+    ``compact`` records. The result is bounded by the number of distinct reasons and notes.
+    """
+    if not parts:
+        return IngestSummary({}, {}, {}, 0)
+    grouped = reduce(DataFrame.unionByName, (part.summary() for part in parts))
+    rows = collect_bounded(
+        grouped.groupBy("table", "reason", "deleted", "note", "compact").count(),
+        "ingest summary",
+    )
+    tally: dict[str, list[int]] = {part.table: [0, 0, 0, 0] for part in parts}
+    notes: dict[str, dict[str, int]] = {part.table: {} for part in parts}
+    reasons: dict[tuple[str, str], int] = {}
+    compact_links = 0
+    for table, reason, deleted, note, compact, n in rows:
+        counted = tally[table]
+        counted[0] += n
+        if reason is not None:
+            counted[2] += n
+            reasons[(table, reason)] = reasons.get((table, reason), 0) + n
+        elif deleted:
+            counted[3] += n
+        elif deleted is False:
+            counted[1] += n
+        if note is not None:
+            notes[table][note] = notes[table].get(note, 0) + n
+        if compact:
+            compact_links += n
+    counts = {
+        part.table: TableCounts(part.table, part.path.name, *tally[part.table]) for part in parts
+    }
+    return IngestSummary(counts, notes, reasons, compact_links)
 
 
 def _select(frame: DataFrame, names: Sequence[str]) -> DataFrame:
@@ -207,7 +277,10 @@ class FullSink:
             )
         return self._write(frame, Tables.SOC_GROUPS)
 
-    def quarantine(self, frame: DataFrame) -> int:
+    def counted(self, summary: IngestSummary) -> None:
+        """A full ingest writes every table whatever the counts."""
+
+    def quarantine(self, frame: DataFrame) -> int | None:
         return self._write(frame, Tables.QUARANTINE)
 
 
@@ -222,7 +295,34 @@ class IngestSink(Protocol):
     def record_nominals(self, part: _Classified | None) -> int | None: ...
     def relationships(self, part: _Classified | None) -> int | None: ...
     def soc_groups(self, part: _Classified | None) -> int | None: ...
-    def quarantine(self, frame: DataFrame) -> int: ...
+    def counted(self, summary: IngestSummary) -> None: ...
+    def quarantine(self, frame: DataFrame) -> int | None: ...
+
+
+def _episodes_may_change(
+    spark: SparkSession, ctx: RunContext, sink: IngestSink, summary: IngestSummary
+) -> bool:
+    """Whether ``missing_episodes`` must be derived again: always in a full ingest; for a
+    batch only when it changed a ``compact`` record, a link of one, or deleted a person."""
+    if not sink.batch or not io.table_exists(spark, ctx.warehouse, Tables.MISSING_EPISODES):
+        return True
+    return bool(
+        summary.changes(c.COMPACT)
+        or summary.compact_links
+        or (summary.counts.get("nominals") and summary.counts["nominals"].deleted)
+    )
+
+
+def _earlier_reasons(ctx: RunContext, report: StageReport) -> dict[tuple[str, str], int]:
+    """The quarantine reasons of this run's earlier batches (the last ingest report's)."""
+    earlier = [
+        r
+        for r in ctx.reports
+        if r is not report and r.stage.startswith("ingest") and "quarantine reasons" in r.counts
+    ]
+    if not earlier:
+        return {}
+    return {(table, reason): n for table, reason, n in earlier[-1].counts["quarantine reasons"]}
 
 
 def _note(report_tables: dict[str, int], name: str, version: int | None) -> None:
@@ -296,13 +396,6 @@ def run_ingest(
                 ),
             )
             classified.append(nominals)
-            birth_issues = collect_bounded(
-                nominals.accepted.where(F.col("_birth_date_issue").isNotNull())
-                .groupBy("_birth_date_issue")
-                .count(),
-                "birth date issues",
-            )
-            report.counts["birth dates set to unknown"] = {r[0]: r[1] for r in birth_issues}
         _note(report.tables, Tables.NOMINALS, sink.nominals(nominals))
         extra = nominals_in.extra_columns if nominals_in is not None else ()
         _note(report.tables, Tables.NOMINAL_IDENTITY, sink.identity(nominals, extra))
@@ -336,10 +429,6 @@ def run_ingest(
                 ),
             )
             classified.append(links)
-            report.counts["roles counted as other"] = links.accepted.where(
-                F.col(c.ROLE_RAW).isNotNull()
-            ).count()
-        _note(report.tables, Tables.RECORD_NOMINALS, sink.record_nominals(links))
 
         rel_in = inputs["relationships"]
         rels = None
@@ -350,7 +439,6 @@ def run_ingest(
                 t.classify_relationships(rel_in.frame, nominal_keys, ctx.run_day, earliest),
             )
             classified.append(rels)
-        _note(report.tables, Tables.RELATIONSHIPS, sink.relationships(rels))
 
         soc_in = inputs["soc_groups"]
         soc = None
@@ -359,23 +447,16 @@ def run_ingest(
                 "soc_groups", soc_in.path, t.classify_soc_groups(soc_in.frame, nominal_keys)
             )
             classified.append(soc)
-        _note(report.tables, Tables.SOC_GROUPS, sink.soc_groups(soc))
 
-        meta = ctx.commit_metadata("ingest")
-        episodes = t.missing_episodes(
-            records, io.read_table(spark, ctx.warehouse, Tables.RECORD_NOMINALS)
-        )
-        report.tables[Tables.MISSING_EPISODES] = io.write_table(
-            episodes, ctx.warehouse, Tables.MISSING_EPISODES, metadata=meta
-        )
-
-        quarantine = reduce(
-            DataFrame.unionByName, (part.quarantined(ctx.run_id) for part in classified)
-        )
-        report.tables[Tables.QUARANTINE] = sink.quarantine(quarantine)
-        counts = [part.counts() for part in classified]
-        for part in classified:
-            part.frame.unpersist()
+        summary = summarise(classified)
+        sink.counted(summary)
+        if nominals is not None:
+            report.counts["birth dates set to unknown"] = summary.notes["nominals"]
+        if links is not None:
+            report.counts["roles counted as other"] = summary.notes["record_nominals"].get(
+                ROLE_OTHER, 0
+            )
+        counts = [summary.counts[part.table] for part in classified]
         for row in counts:
             if row.read != row.accepted + row.quarantined + row.deleted:  # pragma: no cover
                 raise AssertionError(f"ingest of {row.table} lost rows: {row}")
@@ -387,6 +468,25 @@ def run_ingest(
                 row.quarantined,
                 row.deleted,
             )
+        _note(report.tables, Tables.RECORD_NOMINALS, sink.record_nominals(links))
+        _note(report.tables, Tables.RELATIONSHIPS, sink.relationships(rels))
+        _note(report.tables, Tables.SOC_GROUPS, sink.soc_groups(soc))
+
+        meta = ctx.commit_metadata("ingest")
+        if _episodes_may_change(spark, ctx, sink, summary):
+            episodes = t.missing_episodes(
+                records, io.read_table(spark, ctx.warehouse, Tables.RECORD_NOMINALS)
+            )
+            report.tables[Tables.MISSING_EPISODES] = io.write_table(
+                episodes, ctx.warehouse, Tables.MISSING_EPISODES, metadata=meta
+            )
+        else:
+            log.info("batch: no compact record, link or deleted person; missing_episodes kept")
+
+        quarantine = reduce(
+            DataFrame.unionByName, (part.quarantined(ctx.run_id) for part in classified)
+        )
+        _note(report.tables, Tables.QUARANTINE, sink.quarantine(quarantine))
         counts_frame = spark.createDataFrame(
             [row.__dict__ for row in counts],
             "table string, file string, read long, accepted long, quarantined long, deleted long",
@@ -394,16 +494,16 @@ def run_ingest(
         report.tables[Tables.INGEST_COUNTS] = io.write_table(
             counts_frame, ctx.warehouse, Tables.INGEST_COUNTS, metadata=meta
         )
+        for part in classified:
+            part.frame.unpersist()
         report.counts["tables"] = [row.__dict__ for row in counts]
-        reasons = collect_bounded(
-            io.read_table(spark, ctx.warehouse, Tables.QUARANTINE)
-            .where(F.col("run_id") == ctx.run_id)  # an update appends to earlier runs' rows
-            .groupBy("table", "reason")
-            .count()
-            .orderBy("table", "reason"),
-            "quarantine reasons",
-        )
-        report.counts["quarantine reasons"] = [tuple(r) for r in reasons]
+        reasons = dict(summary.reasons)
+        if sink.batch:  # this run's quarantined rows: the earlier batches' too
+            for (table, reason), n in _earlier_reasons(ctx, report).items():
+                reasons[(table, reason)] = reasons.get((table, reason), 0) + n
+        report.counts["quarantine reasons"] = [
+            (table, reason, n) for (table, reason), n in sorted(reasons.items())
+        ]
 
         if ctx.as_of_date is not None:
             reference = ctx.as_of_date
