@@ -148,7 +148,7 @@ def search_changed(
     """
     records = (
         io.read_table(spark, ctx.warehouse, Tables.RECORDS)
-        .join(F.broadcast(keys), on=list(RECORD_KEYS), how="left_semi")
+        .join(keys, on=list(RECORD_KEYS), how="left_semi")
         .select(c.SOURCE, c.RECORD_ID, c.TEXT)
     )
     matches = ENGINES[ctx.config.search.engine](records, catalogue)
@@ -236,8 +236,10 @@ def run_update(
             state["reference"] = run_ingest(spark, batch, ctx, sink, stage=f"ingest{suffix}")
             notify("search")
             with ctx.stage(f"search{suffix}") as report:
+                # A batch's keys are few: broadcast, so records is read, not shuffled.
+                keys = F.broadcast(sink.changed_records)
                 report.tables[Tables.RECORD_MATCHES] = search_changed(
-                    spark, ctx, catalogue, sink.changed_records, report
+                    spark, ctx, catalogue, keys, report
                 )
             changed.append(sink.changed_records)
         # What the analysis reads, kept before the lines of the changed records are replaced

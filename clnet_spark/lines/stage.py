@@ -87,11 +87,17 @@ def _merge_changed(
     source, record_id); return the version committed."""
     keys = [c.SOURCE, c.RECORD_ID]
     row_keys = [*keys, c.LINE_ID]
-    found = extract_record_lines(
-        records.join(changed, on=keys, how="left_semi").select(c.SOURCE, c.RECORD_ID, c.TEXT)
-    ).localCheckpoint()  # read twice below: extracted once
+    few = F.broadcast(changed)  # a batch's records: not worth shuffling the tables for
+    # The batch's texts are taken first: Spark would otherwise push the line patterns below
+    # the join and run them on every record of the table.
+    texts = (
+        records.join(few, on=keys, how="left_semi")
+        .select(c.SOURCE, c.RECORD_ID, c.TEXT)
+        .localCheckpoint()
+    )
+    found = extract_record_lines(texts).localCheckpoint()  # read twice below: extracted once
     stale = io.read_table(spark, ctx.warehouse, Tables.RECORD_LINES).join(
-        changed, on=keys, how="left_semi"
+        few, on=keys, how="left_semi"
     )
     upserts = found.withColumn(ACTION, F.lit(UPSERT))
     changes = with_batch_winning(deletes_of(stale, found.columns), upserts, row_keys)
