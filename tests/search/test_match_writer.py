@@ -166,6 +166,10 @@ def test_a_new_table_gets_the_sessions_retention_defaults_and_no_other(
 ) -> None:
     files = records_in(spark, tmp_path)
     defaults = "spark.databricks.delta.properties.defaults."
+    # earlier runs in this session (``pipeline.recorded``) may have set defaults: set aside
+    earlier = {k: v for k, v in spark.conf.getAll.items() if k.startswith(defaults)}
+    for key in earlier:
+        spark.conf.unset(key)
     spark.conf.set(defaults + "logRetentionDuration", "interval 45 days")
     try:
         written = match_writer.write_matches(
@@ -178,6 +182,8 @@ def test_a_new_table_gets_the_sessions_retention_defaults_and_no_other(
     finally:
         spark.conf.unset(defaults + "logRetentionDuration")
         spark.conf.unset(defaults + "enableChangeDataFeed")
+        for key, value in earlier.items():
+            spark.conf.set(key, value)
 
     assert written is not None and refused is None
     path = io.table_path(tmp_path / "kept", Tables.RECORD_MATCHES)
