@@ -338,7 +338,12 @@ def write_matches(
         the commit (the message names the table; the files written are left for ``VACUUM``).
     """
     from deltalake import DeltaTable, Schema
-    from deltalake.transaction import AddAction, CommitProperties, create_table_with_add_actions
+    from deltalake.transaction import (
+        AddAction,
+        CommitProperties,
+        PostCommitHookProperties,
+        create_table_with_add_actions,
+    )
 
     path = io.table_path(warehouse, name)
     why = refusal(path)
@@ -372,6 +377,8 @@ def write_matches(
     ]
     schema = Schema.from_arrow(ARROW_SCHEMA)
     commit = CommitProperties(custom_metadata={"userMetadata": io.metadata_text(metadata)})
+    # checkpoints and log clean-up follow Spark's rule (:func:`_checkpoint`), not delta-rs's
+    hooks = PostCommitHookProperties(create_checkpoint=False, cleanup_expired_logs=False)
     try:
         if exists:
             table = DeltaTable(folder)
@@ -386,6 +393,7 @@ def write_matches(
                 schema=schema,
                 partition_by=[SOURCE],
                 commit_properties=commit,
+                post_commithook_properties=hooks,
             )
         else:
             create_table_with_add_actions(
@@ -396,6 +404,7 @@ def write_matches(
                 partition_by=[SOURCE],
                 configuration=properties,
                 commit_properties=commit,
+                post_commithook_properties=hooks,
             )
     except CommitError:
         raise

@@ -348,3 +348,22 @@ def test_the_stage_reports_the_same_with_either_writer(spark: SparkSession, tmp_
     assert reports["files"] == reports["spark"]
     assert reports["files"]["records searched"] == len(ROWS)
     assert_df_equality(tables["files"], tables["spark"], ignore_row_order=True)
+
+
+def test_the_log_is_checkpointed_where_spark_would(
+    spark: SparkSession, tmp_path: Path, catalogue
+) -> None:
+    files = records_in(spark, tmp_path)
+    path = io.table_path(tmp_path, Tables.RECORD_MATCHES)
+    match_writer.write_matches(spark, files, catalogue, tmp_path, Tables.RECORD_MATCHES, METADATA)
+    spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES (delta.checkpointInterval=3)")
+
+    for _ in range(3):  # versions 2, 3 (a multiple of 3: checkpointed), 4
+        written = match_writer.write_matches(
+            spark, files, catalogue, tmp_path, Tables.RECORD_MATCHES, METADATA
+        )
+
+    assert written is not None and written.version == 4
+    checkpoints = sorted(p.name for p in (path / "_delta_log").glob("*.checkpoint.parquet"))
+    assert checkpoints == ["00000000000000000003.checkpoint.parquet"]
+    assert io.read_table(spark, tmp_path, Tables.RECORD_MATCHES).count() == 5
