@@ -21,7 +21,13 @@ from clnet_spark.config import load_config
 from clnet_spark.errors import CommitError
 from clnet_spark.ingest.merge import DELETE, RECORD_KEYS, merge_changes
 from clnet_spark.run import RunContext
-from clnet_spark.search import hyperscan_engine, load_catalogue, match_writer, table_files
+from clnet_spark.search import (
+    hyperscan_engine,
+    load_catalogue,
+    match_files,
+    match_writer,
+    table_files,
+)
 from clnet_spark.search.stage import run_search
 
 ROWS = [
@@ -285,21 +291,21 @@ def test_a_workers_files_are_cut_into_row_groups(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    monkeypatch.setattr(match_writer, "ROW_GROUP_ROWS", 15)
-    files = match_writer._SourceFiles(str(tmp_path))
+    monkeypatch.setattr(match_files, "ROW_GROUP_ROWS", 15)
+    files = match_files.SourceFiles(str(tmp_path))
     for start in range(0, 40, 10):
         ids = [f"r{n:02d}" for n in range(start, start + 10)]
         batch = pa.RecordBatch.from_pydict(
             {
                 c.RECORD_ID: ids,
                 c.RECORD_WEIGHT: pa.array(
-                    [None] * 10, match_writer.STORED.field(c.RECORD_WEIGHT).type
+                    [None] * 10, match_files.STORED.field(c.RECORD_WEIGHT).type
                 ),
                 c.MATCHED_GROUPS: [["G"]] * 10,
                 c.MATCHES: [[]] * 10,
                 c.CATALOGUE_HASH: ["h"] * 10,
             },
-            schema=match_writer.STORED,
+            schema=match_files.STORED,
         )
         files.add("crimes", batch)
 
@@ -322,11 +328,11 @@ def test_a_workers_files_are_cut_into_row_groups(
 
 
 def test_partition_folders() -> None:
-    assert match_writer.partition_folder("crimes") == "source=crimes"
-    assert match_writer.partition_folder(None) == "source=__HIVE_DEFAULT_PARTITION__"
-    odd = match_writer.partition_folder("a b/c")
+    assert match_files.partition_folder("crimes") == "source=crimes"
+    assert match_files.partition_folder(None) == "source=__HIVE_DEFAULT_PARTITION__"
+    odd = match_files.partition_folder("a b/c")
     assert odd.startswith("source=h") and "/" not in odd and " " not in odd
-    assert match_writer.partition_folder("..") == "source=.."  # a folder name, not ".."
+    assert match_files.partition_folder("..") == "source=.."  # a folder name, not ".."
 
 
 def test_the_stage_reports_the_same_with_either_writer(spark: SparkSession, tmp_path: Path) -> None:
