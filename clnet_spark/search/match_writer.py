@@ -29,7 +29,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import pyarrow as pa
 from pyspark.sql import SparkSession
@@ -63,7 +63,8 @@ SPARK_CHECKPOINT_INTERVAL: Final = 10
 
 @dataclass(frozen=True)
 class Written:
-    """What the workers wrote: the committed version and the stage's counts."""
+    """A written ``record_matches``: the committed version and the stage's counts (from the
+    workers' summaries, or counted on the table Spark wrote)."""
 
     version: int
     searched: int
@@ -160,10 +161,11 @@ def _write_share(
     yield pa.RecordBatch.from_pydict(rows, schema=SUMMARY_ARROW)
 
 
-def _checkpoint(path: Path, version: int) -> None:
-    """Checkpoint the log where Spark would (every ``delta.checkpointInterval`` versions, 10 by
-    default) and drop log entries past ``delta.logRetentionDuration`` as Spark does then."""
-    table = io.open_delta_log(path)
+def _checkpoint(table: Any) -> None:
+    """Checkpoint the log of ``table`` (just committed, opened with ``deltalake``) where Spark
+    would (every ``delta.checkpointInterval`` versions, 10 by default) and drop log entries
+    past ``delta.logRetentionDuration`` as Spark does then."""
+    version = table.version()
     interval = int(
         table.metadata().configuration.get("delta.checkpointInterval") or SPARK_CHECKPOINT_INTERVAL
     )
@@ -192,7 +194,7 @@ def write_matches(
         The table changed while the workers wrote (another writer), or ``deltalake`` refused
         the commit (the message names the table; the files written are left for ``VACUUM``).
     """
-    from deltalake import DeltaTable, Schema
+    from deltalake import Schema
     from deltalake.transaction import (
         AddAction,
         CommitProperties,
@@ -236,7 +238,7 @@ def write_matches(
     hooks = PostCommitHookProperties(create_checkpoint=False, cleanup_expired_logs=False)
     try:
         if exists:
-            table = DeltaTable(folder)
+            table = io.open_delta_log(path)
             if table.version() != before:
                 raise CommitError(
                     f"{name} changed from version {before} to {table.version()} while the search "
@@ -268,8 +270,9 @@ def write_matches(
             f"committing the search stage's files to {name} failed ({type(exc).__name__}); "
             f"the {len(adds)} files written stay unlisted until VACUUM removes them"
         ) from exc
-    version = io.open_delta_log(path).version()
-    _checkpoint(path, version)
+    committed = io.open_delta_log(path)
+    version = committed.version()
+    _checkpoint(committed)
     log.info("search: workers wrote %d files of %s, version %d", len(adds), name, version)
     guard.after_write(name)
     per_group: Counter[str] = Counter()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Final
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from clnet_spark import columns as c
@@ -54,36 +54,41 @@ def run_search(spark: SparkSession, ctx: RunContext, catalogue: Catalogue | None
             )
         if written is not None:
             log.info("search: workers read %d data files and wrote the matches", len(files))
-            report.tables[Tables.RECORD_MATCHES] = written.version
-            report.counts["records searched"] = written.searched
-            report.counts["matching records"] = written.matching
-            report.counts["records per group"] = written.per_group
         else:
             if files is not None:
                 log.info("search: workers read the %d data files of records", len(files))
                 matches = table_files.match_files(spark, files, catalogue)
             else:
                 matches = ENGINES[engine](records, catalogue)
-            report.tables[Tables.RECORD_MATCHES] = io.write_table(
-                matches,
-                ctx.warehouse,
-                Tables.RECORD_MATCHES,
-                partition_by=(c.SOURCE,),
-                metadata=metadata,
-            )
-            written_table = io.read_table(spark, ctx.warehouse, Tables.RECORD_MATCHES)
-            report.counts["records searched"] = records.count()
-            report.counts["matching records"] = written_table.count()
-            report.counts["records per group"] = {
-                row[0]: row[1]
-                for row in collect_bounded(
-                    written_table.select(F.explode(c.MATCHED_GROUPS).alias("g"))
-                    .groupBy("g")
-                    .count()
-                    .orderBy("g"),
-                    "records per search group",
-                )
-            }
+            written = _write_with_spark(spark, ctx, records, matches, metadata)
+        report.tables[Tables.RECORD_MATCHES] = written.version
+        report.counts["records searched"] = written.searched
+        report.counts["matching records"] = written.matching
+        report.counts["records per group"] = written.per_group
         report.counts["catalogue hash"] = catalogue.hash
         report.counts["search engine"] = engine
     return catalogue.hash
+
+
+def _write_with_spark(
+    spark: SparkSession,
+    ctx: RunContext,
+    records: DataFrame,
+    matches: DataFrame,
+    metadata: dict[str, str],
+) -> match_writer.Written:
+    """Write ``matches`` as ``record_matches`` with Spark, then count what was written."""
+    version = io.write_table(
+        matches, ctx.warehouse, Tables.RECORD_MATCHES, partition_by=(c.SOURCE,), metadata=metadata
+    )
+    table = io.read_table(spark, ctx.warehouse, Tables.RECORD_MATCHES)
+    per_group = collect_bounded(
+        table.select(F.explode(c.MATCHED_GROUPS).alias("g")).groupBy("g").count().orderBy("g"),
+        "records per search group",
+    )
+    return match_writer.Written(
+        version=version,
+        searched=records.count(),
+        matching=table.count(),
+        per_group={row[0]: row[1] for row in per_group},
+    )
