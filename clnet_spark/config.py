@@ -56,6 +56,15 @@ class SearchConfig(_Section):
     writer: Literal["files", "spark"] = "files"
 
 
+class UpdateConfig(_Section):
+    """``clnet update`` (docs/operations.md, incremental updates)."""
+
+    driver_rows: int = Field(100_000, ge=0)
+    """A batch's changes to a table, when at most this many rows, are committed from the driver
+    with ``deltalake`` instead of a Spark Delta MERGE, and a batch of at most this many records
+    is searched on the driver; 0: Spark does every write and search."""
+
+
 class NetworkConfig(_Section):
     linking_roles: tuple[str, ...] = (
         "suspect",
@@ -147,6 +156,7 @@ class ClnetConfig(_Section):
     )
     ingest: IngestConfig = IngestConfig()
     search: SearchConfig = SearchConfig()
+    update: UpdateConfig = UpdateConfig()
     network: NetworkConfig = NetworkConfig()
     groups: GroupsConfig = GroupsConfig()
     soc: SocConfig = SocConfig()

@@ -16,18 +16,21 @@ from functools import reduce
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from clnet_spark import columns as c
-from clnet_spark import io
+from clnet_spark import driver_writes, io
 from clnet_spark.columns import Tables
 from clnet_spark.errors import ClnetError
-from clnet_spark.ingest.merge import DELETE, RECORD_KEYS, UPSERT, MergeSink, merge_changes
+from clnet_spark.ingest.merge import ACTION, DELETE, RECORD_KEYS, UPSERT, MergeSink, merge_changes
 from clnet_spark.ingest.stage import run_ingest
 from clnet_spark.lines.stage import run_lines
 from clnet_spark.pipeline import recorded, run_graph_stages, warehouse_versions
 from clnet_spark.run import RunContext, StageReport
+from clnet_spark.search import hyperscan_engine
 from clnet_spark.search.catalogue import Catalogue, load_catalogue
 from clnet_spark.search.stage import ENGINES
 
@@ -124,6 +127,7 @@ def search_changed(
     metadata: dict[str, str] | None = None,
     *,
     holds: Collection[str] | None = None,
+    texts: pa.Table | None = None,
 ) -> int:
     """Search the records named by ``keys`` again, with the configured engine (``search.engine``),
     and merge the result into ``record_matches``.
@@ -140,12 +144,29 @@ def search_changed(
         this catalogue's alone, as after an update), written to the commit metadata
         (:data:`CATALOGUE_HASHES`).
 
+    texts
+        The batch's records as the driver holds them (``MergeSink.changed_texts``: source,
+        record_id, text, ``_action``), one row per key of ``keys``: searched on the driver and
+        merged from there (:func:`search_on_driver`) when the engine is ``hyperscan``.
+
     Returns
     -------
     int
         The version of ``record_matches`` committed (one MERGE: a reader sees every key's old
         matches or every key's new ones).
     """
+    meta = {
+        **ctx.commit_metadata("search"),
+        c.CATALOGUE_HASH: catalogue.hash,
+        CATALOGUE_HASHES: ",".join(sorted(holds if holds is not None else {catalogue.hash})),
+        **(metadata or {}),
+    }
+    if texts is not None and ctx.config.search.engine == "hyperscan":
+        found = search_on_driver(ctx, catalogue, texts, meta)
+        if found is not None:
+            version, searched, matching = found
+            _count(report, catalogue, searched, matching)
+            return version
     records = (
         io.read_table(spark, ctx.warehouse, Tables.RECORDS)
         .join(keys, on=list(RECORD_KEYS), how="left_semi")
@@ -158,12 +179,6 @@ def search_changed(
         .select(*matches.columns, action.alias("_action"))
         .localCheckpoint()
     )
-    meta = {
-        **ctx.commit_metadata("search"),
-        c.CATALOGUE_HASH: catalogue.hash,
-        CATALOGUE_HASHES: ",".join(sorted(holds if holds is not None else {catalogue.hash})),
-        **(metadata or {}),
-    }
     version = merge_changes(
         spark,
         ctx.warehouse,
@@ -177,10 +192,58 @@ def search_changed(
         F.count(F.lit(1)).alias("keys"),
         F.count(F.when(F.col("_action") == UPSERT, 1)).alias("matching"),
     ).first()
-    report.counts["records searched"] = report.counts.get("records searched", 0) + searched[0]
-    report.counts["matching records"] = report.counts.get("matching records", 0) + searched[1]
-    report.counts["catalogue hash"] = catalogue.hash
+    _count(report, catalogue, searched[0], searched[1])
     return version
+
+
+def _count(report: StageReport, catalogue: Catalogue, searched: int, matching: int) -> None:
+    report.counts["records searched"] = report.counts.get("records searched", 0) + searched
+    report.counts["matching records"] = report.counts.get("matching records", 0) + matching
+    report.counts["catalogue hash"] = catalogue.hash
+
+
+def search_on_driver(
+    ctx: RunContext, catalogue: Catalogue, texts: pa.Table, meta: dict[str, str]
+) -> tuple[int, int, int] | None:
+    """Search a small batch's records on the driver with the Hyperscan engine and merge the
+    result into ``record_matches`` with ``deltalake`` (:mod:`clnet_spark.driver_writes`):
+    no Spark job. Returns (version, records searched, matching records), or ``None`` when the
+    driver may not write the table (the caller has Spark search and merge).
+
+    A record the batch deletes loses its matches; one it sends gets its new matches, or loses
+    its old ones when it no longer matches: the rows :func:`search_changed` merges.
+    """
+    hyperscan_engine.check_catalogue(catalogue)
+    engine = hyperscan_engine.compiled(catalogue)
+    keys = list(RECORD_KEYS)
+    sent = texts.filter(pc.equal(texts.column(ACTION), UPSERT)).select([*keys, c.TEXT])
+    matched = pa.Table.from_batches(
+        [engine.match_batch(batch) for batch in sent.to_batches() if batch.num_rows],
+        schema=hyperscan_engine.ARROW_SCHEMA,
+    )
+    unmatched = texts.select(keys).join(matched.select(keys), keys=keys, join_type="left anti")
+    deletes = pa.table(
+        {
+            field.name: unmatched.column(field.name)
+            if field.name in keys
+            else pa.nulls(unmatched.num_rows, field.type)
+            for field in hyperscan_engine.ARROW_SCHEMA
+        }
+    )
+    changes = pa.concat_tables(
+        [
+            matched.append_column(ACTION, pa.array([UPSERT] * matched.num_rows, pa.string())),
+            deletes.append_column(ACTION, pa.array([DELETE] * deletes.num_rows, pa.string())),
+        ]
+    )
+    path = io.table_path(ctx.warehouse, Tables.RECORD_MATCHES)
+    version = driver_writes.write(path, changes, meta, "merge", keys=keys, partition_by=(c.SOURCE,))
+    if version is None:
+        return None
+    log.info(
+        "search: %d records searched on the driver, %d match", texts.num_rows, matched.num_rows
+    )
+    return version, texts.num_rows, matched.num_rows
 
 
 def require_catalogue(spark: SparkSession, ctx: RunContext, catalogue: Catalogue) -> None:
@@ -239,7 +302,7 @@ def run_update(
                 # A batch's keys are few: broadcast, so records is read, not shuffled.
                 keys = F.broadcast(sink.changed_records)
                 report.tables[Tables.RECORD_MATCHES] = search_changed(
-                    spark, ctx, catalogue, keys, report
+                    spark, ctx, catalogue, keys, report, texts=sink.changed_texts
                 )
             changed.append(sink.changed_records)
         # What the analysis reads, kept before the lines of the changed records are replaced

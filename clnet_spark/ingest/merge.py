@@ -26,13 +26,15 @@ import logging
 from collections.abc import Sequence
 from functools import reduce
 from pathlib import Path
+from typing import Literal
 
+import pyarrow as pa
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from clnet_spark import columns as c
-from clnet_spark import io, privacy
+from clnet_spark import driver_writes, io, privacy
 from clnet_spark.columns import Tables
 from clnet_spark.errors import StageInputError
 from clnet_spark.ingest import transforms as t
@@ -49,7 +51,7 @@ from clnet_spark.run import RunContext
 
 log = logging.getLogger(__name__)
 
-ACTION = "_action"
+ACTION = driver_writes.ACTION
 UPSERT = "upsert"
 DELETE = "delete"
 
@@ -67,8 +69,12 @@ def merge_changes(
     metadata: dict[str, str],
     *,
     partition_by: tuple[str, ...] = (),
+    driver_rows: int = 0,
 ) -> int:
     """Apply upserts and deletes to a Delta table in one MERGE; return the version committed.
+
+    At most ``driver_rows`` changes to an existing table are committed from the driver
+    (:mod:`clnet_spark.driver_writes`), more with Spark's Delta MERGE; the table ends the same.
 
     Parameters
     ----------
@@ -85,7 +91,21 @@ def merge_changes(
         which table).
     """
     columns = [col for col in changes.columns if col != ACTION]
-    if not io.table_exists(spark, warehouse, name):
+    exists = io.table_exists(spark, warehouse, name)
+    if exists and driver_rows and not io.is_pinned(spark, warehouse, name):
+        rows = driver_writes.collect_small(changes, driver_rows)
+        if rows is not None:
+            version = driver_writes.write(
+                io.table_path(warehouse, name),
+                rows,
+                metadata,
+                "merge",
+                keys=keys,
+                partition_by=partition_by,
+            )
+            if version is not None:
+                return version
+    if not exists:
         upserts = changes.where(F.col(ACTION) == UPSERT).select(*columns)
         return io.write_table(
             upserts, warehouse, name, partition_by=partition_by, metadata=metadata
@@ -154,6 +174,8 @@ class MergeSink:
                     "batch to the tables of a full run; run `clnet run` first"
                 )
         self.spark, self.ctx = spark, ctx
+        self.driver_rows = ctx.config.update.driver_rows
+        self.changed_texts: pa.Table | None = None
         self.meta = ctx.commit_metadata("ingest")
         self.key = privacy.load_key(ctx.warehouse)
         self.changed_records: DataFrame = spark.createDataFrame(
@@ -175,6 +197,12 @@ class MergeSink:
             keys,
             self.meta,
             partition_by=partition_by,
+            driver_rows=self.driver_rows,
+        )
+
+    def _write(self, frame: DataFrame, name: str, mode: Literal["overwrite", "append"]) -> int:
+        return driver_writes.write_frame(
+            frame, self.ctx.warehouse, name, self.meta, self.driver_rows, mode
         )
 
     def _existing(self, name: str) -> DataFrame:
@@ -221,8 +249,22 @@ class MergeSink:
         if not parts:
             return None
         changes = reduce(DataFrame.unionByName, (as_changes(p, RECORD_COLUMNS) for p in parts))
-        changes = changes.localCheckpoint()
-        self.changed_records = changes.select(*RECORD_KEYS)
+        rows = driver_writes.collect_small(changes, self.driver_rows)
+        if rows is None:
+            changes = changes.localCheckpoint()
+            self.changed_records = changes.select(*RECORD_KEYS)
+            return self._merge(Tables.RECORDS, changes, RECORD_KEYS, (c.SOURCE,))
+        # A small batch: its texts stay on the driver for the search (``changed_texts``).
+        self.changed_texts = rows.select([*RECORD_KEYS, c.TEXT, ACTION])
+        self.changed_records = self.spark.createDataFrame(
+            rows.select(list(RECORD_KEYS)), "source string, record_id string"
+        )
+        path = io.table_path(self.ctx.warehouse, Tables.RECORDS)
+        version = driver_writes.write(
+            path, rows, self.meta, "merge", keys=RECORD_KEYS, partition_by=(c.SOURCE,)
+        )
+        if version is not None:
+            return version
         return self._merge(Tables.RECORDS, changes, RECORD_KEYS, (c.SOURCE,))
 
     def record_nominals(self, part: _Classified | None) -> int | None:
@@ -269,11 +311,10 @@ class MergeSink:
 
     def soc_groups(self, part: _Classified | None) -> int | None:
         if part is not None:  # the list is replaced whole
-            return io.write_table(
+            return self._write(
                 self._pseudonymous(part.accepted.select(c.NOMINAL_ID, c.SOC_GROUP_ID)),
-                self.ctx.warehouse,
                 Tables.SOC_GROUPS,
-                metadata=self.meta,
+                "overwrite",
             )
         if not self._nominals_deleted:
             return None
@@ -287,4 +328,4 @@ class MergeSink:
         """Append the batch's quarantined rows (no commit when it has none)."""
         if self._summary is not None and not self._summary.reasons:
             return None
-        return io.append_table(frame, self.ctx.warehouse, Tables.QUARANTINE, metadata=self.meta)
+        return self._write(frame, Tables.QUARANTINE, "append")

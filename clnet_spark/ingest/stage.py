@@ -27,7 +27,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from clnet_spark import columns as c
-from clnet_spark import io, privacy
+from clnet_spark import driver_writes, io, privacy
 from clnet_spark.columns import Tables
 from clnet_spark.errors import InputContractError
 from clnet_spark.guard import collect_bounded
@@ -51,11 +51,20 @@ class TableCounts:
 
 
 class _Classified:
-    """A classified input table, persisted while its parts are written."""
+    """A classified input table, persisted while its parts are written.
 
-    def __init__(self, table: str, path: Path, frame: DataFrame) -> None:
+    With ``small_rows`` (a batch, ``update.driver_rows``) a table of at most that many rows is
+    classified once and held as a local relation: every later job on it is one small task,
+    not one per partition of the input's shuffles.
+    """
+
+    def __init__(self, table: str, path: Path, frame: DataFrame, small_rows: int = 0) -> None:
         self.table, self.path = table, path
-        self.frame = frame.persist(StorageLevel.MEMORY_AND_DISK)
+        rows = driver_writes.collect_small(frame, small_rows)
+        if rows is not None:
+            self.frame = frame.sparkSession.createDataFrame(rows, frame.schema)
+        else:
+            self.frame = frame.persist(StorageLevel.MEMORY_AND_DISK)
 
     @property
     def accepted(self) -> DataFrame:
@@ -356,6 +365,8 @@ def run_ingest(
         raise InputContractError(f"input folder {input_dir} does not exist")
     sink = sink if sink is not None else FullSink(spark, ctx)
     earliest = cfg.ingest.earliest_year
+    # A batch's small tables are held on the driver and committed from there (docs/operations.md).
+    driver_rows = cfg.update.driver_rows if sink.batch else 0
     with ctx.stage(stage) as report:
         # Read (and validate the headers of) every file before writing anything.
         contracts = [
@@ -394,6 +405,7 @@ def run_ingest(
                 t.classify_nominals(
                     nominals_in.frame, nominals_in.extra_columns, ctx.run_day, earliest
                 ),
+                driver_rows,
             )
             classified.append(nominals)
         _note(report.tables, Tables.NOMINALS, sink.nominals(nominals))
@@ -408,6 +420,7 @@ def run_ingest(
                 source,
                 found.path,
                 t.classify_records(found.frame, source, found.extra_columns, ctx.run_day, earliest),
+                driver_rows,
             )
             classified.append(part)
             record_parts.append(part)
@@ -427,6 +440,7 @@ def run_ingest(
                 t.classify_record_nominals(
                     links_in.frame, records.select(c.SOURCE, c.RECORD_ID), nominal_keys
                 ),
+                driver_rows,
             )
             classified.append(links)
 
@@ -437,6 +451,7 @@ def run_ingest(
                 "relationships",
                 rel_in.path,
                 t.classify_relationships(rel_in.frame, nominal_keys, ctx.run_day, earliest),
+                driver_rows,
             )
             classified.append(rels)
 
@@ -444,7 +459,10 @@ def run_ingest(
         soc = None
         if soc_in is not None:
             soc = _Classified(
-                "soc_groups", soc_in.path, t.classify_soc_groups(soc_in.frame, nominal_keys)
+                "soc_groups",
+                soc_in.path,
+                t.classify_soc_groups(soc_in.frame, nominal_keys),
+                driver_rows,
             )
             classified.append(soc)
 
@@ -477,8 +495,8 @@ def run_ingest(
             episodes = t.missing_episodes(
                 records, io.read_table(spark, ctx.warehouse, Tables.RECORD_NOMINALS)
             )
-            report.tables[Tables.MISSING_EPISODES] = io.write_table(
-                episodes, ctx.warehouse, Tables.MISSING_EPISODES, metadata=meta
+            report.tables[Tables.MISSING_EPISODES] = driver_writes.write_frame(
+                episodes, ctx.warehouse, Tables.MISSING_EPISODES, meta, driver_rows
             )
         else:
             log.info("batch: no compact record, link or deleted person; missing_episodes kept")
@@ -491,8 +509,8 @@ def run_ingest(
             [row.__dict__ for row in counts],
             "table string, file string, read long, accepted long, quarantined long, deleted long",
         )
-        report.tables[Tables.INGEST_COUNTS] = io.write_table(
-            counts_frame, ctx.warehouse, Tables.INGEST_COUNTS, metadata=meta
+        report.tables[Tables.INGEST_COUNTS] = driver_writes.write_frame(
+            counts_frame, ctx.warehouse, Tables.INGEST_COUNTS, meta, driver_rows
         )
         for part in classified:
             part.frame.unpersist()

@@ -14,7 +14,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from clnet_spark import columns as c
-from clnet_spark import io
+from clnet_spark import driver_writes, io
 from clnet_spark.columns import Tables
 from clnet_spark.ingest.merge import (
     ACTION,
@@ -41,6 +41,8 @@ def run_lines(spark: SparkSession, ctx: RunContext, changed: DataFrame | None = 
         records = io.read_table(spark, ctx.warehouse, Tables.RECORDS)
         matches = io.read_table(spark, ctx.warehouse, Tables.RECORD_MATCHES)
         meta = ctx.commit_metadata("lines")
+        # An update's few changed rows are committed from the driver (``update.driver_rows``).
+        driver_rows = ctx.config.update.driver_rows if changed is not None else 0
         if changed is not None and io.table_exists(spark, ctx.warehouse, Tables.RECORD_LINES):
             changed = changed.select(c.SOURCE, c.RECORD_ID).dropDuplicates().localCheckpoint()
             report.tables[Tables.RECORD_LINES] = _merge_changed(spark, ctx, records, changed, meta)
@@ -52,8 +54,8 @@ def run_lines(spark: SparkSession, ctx: RunContext, changed: DataFrame | None = 
             )
         record_lines = io.read_table(spark, ctx.warehouse, Tables.RECORD_LINES)
         lines = line_table(record_lines, records, matches)
-        report.tables[Tables.LINES] = io.write_table(
-            lines, ctx.warehouse, Tables.LINES, metadata=meta
+        report.tables[Tables.LINES] = driver_writes.write_frame(
+            lines, ctx.warehouse, Tables.LINES, meta, driver_rows
         )
 
         written = io.read_table(spark, ctx.warehouse, Tables.LINES)
@@ -101,7 +103,15 @@ def _merge_changed(
     )
     upserts = found.withColumn(ACTION, F.lit(UPSERT))
     changes = with_batch_winning(deletes_of(stale, found.columns), upserts, row_keys)
-    return merge_changes(spark, ctx.warehouse, Tables.RECORD_LINES, changes, row_keys, meta)
+    return merge_changes(
+        spark,
+        ctx.warehouse,
+        Tables.RECORD_LINES,
+        changes,
+        row_keys,
+        meta,
+        driver_rows=ctx.config.update.driver_rows,
+    )
 
 
 def run_group_lines(spark: SparkSession, ctx: RunContext) -> None:

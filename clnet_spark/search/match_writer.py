@@ -29,12 +29,12 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import pyarrow as pa
 from pyspark.sql import SparkSession
 
-from clnet_spark import guard, io
+from clnet_spark import driver_writes, guard, io
 from clnet_spark.columns import MATCHED_GROUPS, SOURCE
 from clnet_spark.errors import CommitError
 from clnet_spark.search.catalogue import Catalogue
@@ -57,8 +57,6 @@ NEW_TABLE_DEFAULTS: Final = frozenset(
 protocol); any other default makes Spark write the table."""
 
 DEFAULTS_PREFIX: Final = "spark.databricks.delta.properties.defaults."
-SPARK_CHECKPOINT_INTERVAL: Final = 10
-"""Spark checkpoints a Delta table every 10 versions unless ``delta.checkpointInterval`` says."""
 
 
 @dataclass(frozen=True)
@@ -161,19 +159,6 @@ def _write_share(
     yield pa.RecordBatch.from_pydict(rows, schema=SUMMARY_ARROW)
 
 
-def _checkpoint(table: Any) -> None:
-    """Checkpoint the log of ``table`` (just committed, opened with ``deltalake``) where Spark
-    would (every ``delta.checkpointInterval`` versions, 10 by default) and drop log entries
-    past ``delta.logRetentionDuration`` as Spark does then."""
-    version = table.version()
-    interval = int(
-        table.metadata().configuration.get("delta.checkpointInterval") or SPARK_CHECKPOINT_INTERVAL
-    )
-    if version > 0 and version % interval == 0:
-        table.create_checkpoint()
-        table.cleanup_metadata()
-
-
 def write_matches(
     spark: SparkSession,
     files: list[DataFile],
@@ -197,8 +182,6 @@ def write_matches(
     from deltalake import Schema
     from deltalake.transaction import (
         AddAction,
-        CommitProperties,
-        PostCommitHookProperties,
         create_table_with_add_actions,
     )
 
@@ -233,9 +216,8 @@ def write_matches(
         for row in written
     ]
     schema = Schema.from_arrow(ARROW_SCHEMA)
-    commit = CommitProperties(custom_metadata={"userMetadata": io.metadata_text(metadata)})
-    # checkpoints and log clean-up follow Spark's rule (:func:`_checkpoint`), not delta-rs's
-    hooks = PostCommitHookProperties(create_checkpoint=False, cleanup_expired_logs=False)
+    # the run's metadata; checkpoints follow Spark's rule, not delta-rs's
+    options = driver_writes.commit_options(metadata)
     try:
         if exists:
             table = io.open_delta_log(path)
@@ -249,8 +231,7 @@ def write_matches(
                 mode="overwrite",
                 schema=schema,
                 partition_by=[SOURCE],
-                commit_properties=commit,
-                post_commithook_properties=hooks,
+                **options,
             )
         else:
             create_table_with_add_actions(
@@ -260,8 +241,7 @@ def write_matches(
                 mode="error",
                 partition_by=[SOURCE],
                 configuration=properties,
-                commit_properties=commit,
-                post_commithook_properties=hooks,
+                **options,
             )
     except CommitError:
         raise
@@ -272,7 +252,7 @@ def write_matches(
         ) from exc
     committed = io.open_delta_log(path)
     version = committed.version()
-    _checkpoint(committed)
+    driver_writes.checkpoint(committed)
     log.info("search: workers wrote %d files of %s, version %d", len(adds), name, version)
     guard.after_write(name)
     per_group: Counter[str] = Counter()

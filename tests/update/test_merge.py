@@ -15,6 +15,9 @@ from clnet_spark.errors import StageInputError
 from clnet_spark.ingest.merge import MergeSink
 from clnet_spark.ingest.stage import run_ingest
 from clnet_spark.run import RunContext
+from clnet_spark.search.catalogue import load_catalogue
+from clnet_spark.search.stage import run_search
+from clnet_spark.update import search_changed
 
 CRIMES = ["record_id", "recorded_at", "offence_code", "area", "text"]
 LINKS = ["source", "record_id", "nominal_id", "role"]
@@ -35,8 +38,11 @@ def person(nominal: str) -> list[str]:
     return [nominal, "1990-01-01", "M", "Walsall", "false"]
 
 
-@pytest.fixture(scope="module")
-def merged(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory):
+@pytest.fixture(scope="module", params=[100_000, 0], ids=["driver-writes", "spark-writes"])
+def merged(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory, request):
+    """The example merged twice: committed from the driver (the default for a small batch)
+    and with Spark's MERGE (``update.driver_rows: 0``); every test checks both."""
+    driver_rows = request.param
     root = tmp_path_factory.mktemp("merge")
     base, batch = root / "base", root / "batch"
     write(
@@ -108,10 +114,24 @@ def merged(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory):
     write(batch, "soc_groups", ["nominal_id", "soc_group_id"], [["E", "S2"]])
 
     warehouse = root / "warehouse"
-    run_ingest(spark, base, RunContext(warehouse, load_config()))
-    ctx = RunContext(warehouse, load_config(), kind="update")
+    base_ctx = RunContext(warehouse, load_config())
+    run_ingest(spark, base, base_ctx)
+    run_search(spark, base_ctx)
+    matched_before = rows(spark, warehouse, Tables.RECORD_MATCHES, "record_id")
+    config = load_config(overrides=(f"update.driver_rows={driver_rows}",))
+    ctx = RunContext(warehouse, config, kind="update")
     sink = MergeSink(spark, ctx)
     run_ingest(spark, batch, ctx, sink)
+    with ctx.stage("search") as report:
+        search_changed(
+            spark,
+            ctx,
+            load_catalogue(config.catalogue_path),
+            sink.changed_records,
+            report,
+            texts=sink.changed_texts,
+        )
+    assert matched_before == {("C1",), ("C2",)}  # "county line", "cocaine"
     changed = {tuple(r) for r in sink.changed_records.collect()}
     return warehouse, ctx, changed
 
@@ -170,6 +190,36 @@ def test_people_relationships_and_soc_list(spark: SparkSession, merged) -> None:
         1,
         1,
     )
+
+
+def test_the_batch_records_are_searched_again(spark: SparkSession, merged) -> None:
+    warehouse, ctx, _ = merged
+    # C1 amended (still a county line), C2 deleted, C4 new without a term, C3 untouched
+    assert rows(spark, warehouse, Tables.RECORD_MATCHES, "record_id") == {("C1",)}
+    search = next(r for r in ctx.reports if r.stage == "search")
+    assert (search.counts["records searched"], search.counts["matching records"]) == (3, 1)
+
+
+def test_small_batches_are_committed_from_the_driver(merged) -> None:
+    """With the default ``update.driver_rows`` delta-rs made every commit of the batch; with
+    0, Spark made them all (the same tables either way: the tests above)."""
+    warehouse, ctx, _ = merged
+    by_driver = ctx.config.update.driver_rows > 0
+    for name in (
+        Tables.RECORDS,
+        Tables.NOMINALS,
+        Tables.NOMINAL_IDENTITY,
+        Tables.RECORD_NOMINALS,
+        Tables.RELATIONSHIPS,
+        Tables.SOC_GROUPS,
+        Tables.QUARANTINE,
+        Tables.INGEST_COUNTS,
+        Tables.RECORD_MATCHES,
+    ):
+        commit = io.open_delta_log(io.table_path(warehouse, name)).history(1)[0]
+        assert io.parse_metadata(commit.get("userMetadata"))["run_id"] == ctx.run_id, name
+        made_by = "delta-rs" if "clientVersion" in commit else "spark"
+        assert made_by == ("delta-rs" if by_driver else "spark"), (name, commit)
 
 
 def test_an_update_needs_a_full_run_first(spark: SparkSession, tmp_path: Path) -> None:
