@@ -1,18 +1,20 @@
-"""Small writes committed from the driver with ``deltalake`` (``update.driver_rows``).
+"""Small writes committed from the driver with ``deltalake`` (``writes.driver_rows``).
 
-A one-day batch changes a few hundred rows of each table. Spark's Delta ``MERGE`` costs about
-two seconds whatever the size (a dozen jobs: finding the touched files, rewriting them,
-committing), and ``clnet update`` makes ten of them. When the rows to write are few, the
-driver collects them as Arrow (one Spark job) and commits them with ``deltalake``
-(delta-rs) instead, in tens of milliseconds. The table left is the one Spark's write would
-leave: the same rows, schema, partitioning and protocol, one commit with the run's metadata as
-``userMetadata``, checkpoints where Spark puts them.
+Spark's Delta writes cost about a second whatever the size: a job or a dozen (a MERGE finds
+the touched files, rewrites them, commits), then the commit. Most tables of a run are small
+(groups, harm per person, safeguarding lists: thousands of rows), and a one-day
+``clnet update`` changes a few hundred rows of each ingest table. When the rows to write are
+few, the driver collects them as Arrow (one Spark job, which computes them as the write would)
+and commits them with ``deltalake`` (delta-rs) instead, in tens of milliseconds. The table left
+is the one Spark's write would leave: the same rows, schema, partitioning and protocol, one
+commit with the run's metadata as ``userMetadata``, checkpoints where Spark puts them.
 
-The driver writes only where that holds (:func:`refusal`): an existing table of Delta protocol
-(1, 2) without table features, not append-only for a merge or an overwrite, partitioned as
-asked, whose columns (names and types) are the rows' columns and all nullable, at a path
-without ``%``. Otherwise, and when there are more rows than ``update.driver_rows``, Spark
-writes (the caller's fallback). ``update.driver_rows: 0`` makes Spark write everything.
+The driver writes only where that holds (:func:`refusal`): an existing table (a new one is
+created by Spark, with the session's table defaults) of Delta protocol (1, 2) without table
+features, not append-only for a merge or an overwrite, partitioned as asked, whose columns
+(names and types) are the rows' columns and all nullable, at a path without ``%``. Otherwise,
+and when there are more rows than ``writes.driver_rows``, Spark writes (the caller's
+fallback). ``writes.driver_rows: 0`` makes Spark write everything.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import pyarrow.compute as pc
 from pyspark.sql import DataFrame
 
 from clnet_spark import guard, io
-from clnet_spark.errors import CommitError, StageInputError
+from clnet_spark.errors import CommitError
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +47,21 @@ def collect_small(frame: DataFrame, limit: int) -> pa.Table | None:
     """``frame``'s rows as Arrow when there are at most ``limit`` of them, else ``None``.
 
     One Spark job, which stops once it has ``limit + 1`` rows; ``limit`` 0 collects nothing.
+    The driver's collection bound (:func:`clnet_spark.guard.row_limit`), when armed, lowers
+    ``limit``; rows larger in bytes than ``spark.driver.maxResultSize`` give ``None`` too.
     """
+    bound = guard.row_limit()
+    if bound is not None:
+        limit = min(limit, bound)
     if limit <= 0:
         return None
-    rows = frame.limit(limit + 1).toArrow()
+    try:
+        rows = frame.limit(limit + 1).toArrow()
+    except Exception as exc:
+        if "maxResultSize" not in str(exc):
+            raise
+        log.info("driver writes: the rows exceed spark.driver.maxResultSize, Spark writes them")
+        return None
     if rows.num_rows > limit:
         log.info("driver writes: more than %d rows, Spark writes them", limit)
         return None
@@ -70,6 +83,7 @@ def _rebuilt_nested(rows: pa.Table) -> pa.Table:
 
 
 def _fields(schema_json: str) -> dict[str, dict[str, Any]]:
+    """A Delta schema's fields (its JSON form) by name, in the schema's order."""
     return {field["name"]: field for field in json.loads(schema_json)["fields"]}
 
 
@@ -107,6 +121,9 @@ def refusal(path: Path, columns: pa.Schema, partition_by: Sequence[str], mode: M
         return f"its rows have a type deltalake cannot store ({type(exc).__name__})"
     if set(found) != set(wanted):
         return f"its columns are {sorted(found)}, the rows' {sorted(wanted)}"
+    if mode == "overwrite" and list(found) != list(wanted):
+        # Spark's overwrite gives the table the rows' column order
+        return f"its columns are in the order {list(found)}, the rows' {list(wanted)}"
     differ = [name for name in found if found[name]["type"] != wanted[name]["type"]]
     if differ:
         return f"the types of its columns {differ} differ from the rows'"
@@ -150,12 +167,10 @@ def commit_options(metadata: Mapping[str, str]) -> dict[str, Any]:
     }
 
 
-def _require_unique(rows: pa.Table, keys: Sequence[str], name: str) -> None:
+def _repeated_keys(rows: pa.Table, keys: Sequence[str]) -> bool:
+    """Whether two change rows share a key (compared null-safely, as the merge compares)."""
     counts = rows.group_by(list(keys)).aggregate([([], "count_all")])
-    if counts.num_rows and pc.max(counts.column("count_all")).as_py() > 1:
-        raise StageInputError(
-            f"merge into {name!r}: the changes hold more than one row per {list(keys)}"
-        )
+    return counts.num_rows > 0 and pc.max(counts.column("count_all")).as_py() > 1
 
 
 def write(
@@ -170,16 +185,17 @@ def write(
     """Commit ``rows`` to the Delta table at ``path`` from the driver; the version committed,
     or ``None`` (nothing written, the reason logged) when :func:`refusal` says no.
 
-    ``merge``: ``rows`` are changes, the table's columns plus :data:`ACTION`, at most one row
-    per ``keys`` (compared null-safely); an ``upsert`` replaces or inserts its row, a
-    ``delete`` removes it. ``overwrite`` replaces every row; ``append`` adds ``rows``.
+    ``merge``: ``rows`` are changes, the table's columns plus :data:`ACTION`; an ``upsert``
+    replaces or inserts its row, a ``delete`` removes it (keys compared null-safely). Changes
+    holding two rows for one key are left to Spark, whose MERGE decides (it refuses them when
+    they meet an existing row). ``overwrite`` replaces every row; ``append`` adds ``rows``.
+    A merge or append of no rows commits nothing (as Spark's) and returns the current version.
 
     Raises
     ------
-    StageInputError
-        A merge's changes hold two rows for one key.
     CommitError
-        ``deltalake`` refused the commit (another writer committed meanwhile, ...).
+        ``deltalake`` refused the commit (another writer committed meanwhile, ...); the
+        message gives its reason.
     """
     from deltalake import write_deltalake
 
@@ -189,14 +205,20 @@ def write(
     if why is not None:
         log.info("driver writes: not %s (%s), Spark writes it", name, why)
         return None
+    if mode == "merge" and _repeated_keys(rows, keys):
+        log.info("driver writes: not %s (two changes share a key), Spark merges them", name)
+        return None
     table = io.open_delta_log(path)
+    before = table.version()
+    if mode != "overwrite" and rows.num_rows == 0:
+        log.info("driver writes: no rows for %s, nothing committed", name)
+        return before
     try:
         if mode == "merge":
-            _require_unique(rows, keys, name)
             source = _as_table_schema(columns, table).append_column(ACTION, rows.column(ACTION))
         else:
             source = _as_table_schema(rows, table)
-    except pa.ArrowInvalid as exc:
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         log.info("driver writes: not %s (rows do not cast: %s), Spark writes it", name, exc)
         return None
     guard.before_write(path)
@@ -222,13 +244,20 @@ def write(
                 partition_by=list(partition_by) or None,
                 **commit_options(metadata),
             )
-    except Exception as exc:
+    except BaseException as exc:  # delta-rs panics arrive as pyo3's PanicException
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise
+        reason = (str(exc).strip().splitlines() or [""])[0][:200]
         raise CommitError(
-            f"committing {name} from the driver failed ({type(exc).__name__})"
+            f"committing {name} from the driver failed ({type(exc).__name__}: {reason}); "
+            "nothing was committed"
         ) from exc
     committed = io.open_delta_log(path)
-    checkpoint(committed)
     version = committed.version()
+    if version == before:
+        log.info("driver writes: %s unchanged by the %s (version %d)", name, mode, version)
+        return version
+    checkpoint(committed)
     log.info("driver wrote %s (%s, %d rows): version %d", name, mode, rows.num_rows, version)
     guard.after_write(name)
     return version
@@ -238,18 +267,20 @@ def write_frame(
     frame: DataFrame,
     warehouse: Path,
     name: str,
-    metadata: dict[str, str],
-    driver_rows: int,
+    metadata: dict[str, str] | None = None,
+    driver_rows: int = 0,
     mode: Literal["overwrite", "append"] = "overwrite",
     partition_by: tuple[str, ...] = (),
 ) -> int:
-    """Overwrite (or append to) a warehouse table with ``frame``: from the driver when it is
-    small and the driver may write the table, else with :func:`~clnet_spark.io.write_table`
-    (:func:`~clnet_spark.io.append_table`). The version committed."""
+    """Overwrite (or append to) a warehouse table with ``frame``: from the driver when it has
+    at most ``driver_rows`` rows and the driver may write the table (see the module), else
+    with :func:`~clnet_spark.io.write_table` (:func:`~clnet_spark.io.append_table`). Returns
+    the version committed."""
     path = io.table_path(warehouse, name)
-    rows = collect_small(frame, driver_rows) if (path / "_delta_log").is_dir() else None
+    exists = driver_rows > 0 and (path / "_delta_log").is_dir()
+    rows = collect_small(frame, driver_rows) if exists else None
     if rows is not None:
-        version = write(path, rows, metadata, mode, partition_by=partition_by)
+        version = write(path, rows, metadata or {}, mode, partition_by=partition_by)
         if version is not None:
             return version
     if mode == "append":

@@ -143,7 +143,6 @@ def search_changed(
         The catalogue hashes ``record_matches`` holds once this merge is committed (default:
         this catalogue's alone, as after an update), written to the commit metadata
         (:data:`CATALOGUE_HASHES`).
-
     texts
         The batch's records as the driver holds them (``MergeSink.changed_texts``: source,
         record_id, text, ``_action``), one row per key of ``keys``: searched on the driver and

@@ -101,15 +101,19 @@ def test_a_merge_from_the_driver_leaves_the_table_spark_would(
     assert history["operation"] == "MERGE"
 
 
-def test_two_changes_for_one_key_are_refused_like_spark_refuses_them(
+def test_two_changes_for_one_key_are_left_to_spark_which_refuses_them(
     spark: SparkSession, tmp_path: Path
 ) -> None:
     make_table(spark, tmp_path / "t")
     twice = spark.createDataFrame([CHANGES[0], CHANGES[0]], f"{SCHEMA}, _action string")
     rows = driver_writes.collect_small(twice, 100)
     assert rows is not None
-    with pytest.raises(StageInputError, match=r"more than one row per \['k', 'sub'\]"):
+    assert (
         driver_writes.write(tmp_path / "t", rows, META, "merge", keys=KEYS, partition_by=("k",))
+        is None
+    )
+    with pytest.raises(StageInputError, match=r"more than one row per \['k', 'sub'\]"):
+        merge_changes(spark, tmp_path, "t", twice, KEYS, META, partition_by=("k",), driver_rows=100)
     assert io.open_delta_log(tmp_path / "t").version() == 0  # nothing committed
 
 
@@ -151,37 +155,48 @@ def test_overwrite_and_append_from_the_driver(spark: SparkSession, tmp_path: Pat
 def test_tables_the_driver_may_not_write_are_left_to_spark(
     spark: SparkSession,
     tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
     options: dict[str, str],
     frame_ddl: str,
     partition_by: tuple[str, ...],
     reason: str,
 ) -> None:
     make_table(spark, tmp_path / "t", **options)
-    columns = spark.createDataFrame([], frame_ddl).toArrow().schema
-    found = driver_writes.refusal(tmp_path / "t", columns, partition_by, "merge")
-    assert found is not None
-    assert re.search(reason, found), found
-    rows = driver_writes.collect_small(changes(spark), 100)
+    sent = spark.createDataFrame([], f"{frame_ddl}, _action string")
+    rows = driver_writes.collect_small(sent, 100)
     assert rows is not None
-    if frame_ddl == SCHEMA and partition_by == ("k",):
-        # the same rows go through Spark's MERGE instead, with the same result
-        assert driver_writes.write(tmp_path / "t", rows, META, "merge", keys=KEYS) is None
-        if "delta.appendOnly" not in options:
-            merge_changes(
-                spark,
-                tmp_path,
-                "t",
-                changes(spark),
-                KEYS,
-                META,
-                partition_by=("k",),
-                driver_rows=100,
-            )
-            assert_df_equality(
-                read(spark, tmp_path / "t"),
-                frame(spark, EXPECTED),
-                ignore_nullable=True,
-            )
+    found = driver_writes.refusal(
+        tmp_path / "t", rows.drop_columns(["_action"]).schema, partition_by, "merge"
+    )
+    assert found is not None and re.search(reason, found), found
+    with caplog.at_level("INFO", logger="clnet_spark.driver_writes"):
+        written = driver_writes.write(
+            tmp_path / "t", rows, META, "merge", keys=KEYS, partition_by=partition_by
+        )
+    assert written is None
+    assert io.open_delta_log(tmp_path / "t").version() == 0  # nothing committed
+    assert any(re.search(reason, record.getMessage()) for record in caplog.records)
+    if frame_ddl == SCHEMA and partition_by == ("k",) and "delta.appendOnly" not in options:
+        # the same changes go through Spark's MERGE instead, with the same result
+        merge_changes(
+            spark, tmp_path, "t", changes(spark), KEYS, META, partition_by=("k",), driver_rows=100
+        )
+        assert_df_equality(
+            read(spark, tmp_path / "t"), frame(spark, EXPECTED), ignore_nullable=True
+        )
+
+
+def test_an_overwrite_in_another_column_order_is_left_to_spark(
+    spark: SparkSession, tmp_path: Path
+) -> None:
+    """Spark's overwrite gives the table the frame's column order; the driver keeps the
+    table's, so it declines."""
+    make_table(spark, tmp_path / "t")
+    reordered = frame(spark, EXPECTED).select("sub", "k", "at", "weight", "tags", "extra")
+    assert driver_writes.write_frame(reordered, tmp_path, "t", META, 100, partition_by=("k",)) == 1
+    assert read(spark, tmp_path / "t").columns == ["sub", "k", "at", "weight", "tags", "extra"]
+    commit = io.open_delta_log(tmp_path / "t").history(1)[0]
+    assert "clientVersion" not in commit  # Spark's commit, not delta-rs's
 
 
 def test_a_missing_table_is_created_by_spark(spark: SparkSession, tmp_path: Path) -> None:

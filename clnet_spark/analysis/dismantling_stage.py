@@ -15,7 +15,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from clnet_spark import columns as c
-from clnet_spark import io
+from clnet_spark import driver_writes, io
 from clnet_spark.analysis.dismantling import dismantle
 from clnet_spark.columns import Tables
 from clnet_spark.guard import collect_bounded, to_pandas_bounded
@@ -111,8 +111,12 @@ def run_dismantling(spark: SparkSession, ctx: RunContext, target_fraction: float
         if leaked:  # pragma: no cover - dismantle() never picks an infinite cost
             raise AssertionError(f"{len(leaked)} protected nominals on a removal list")
         frame = spark.createDataFrame(rows, DISMANTLING_SCHEMA)
-        report.tables[Tables.DISMANTLING] = io.write_table(
-            frame, ctx.warehouse, Tables.DISMANTLING, metadata=ctx.commit_metadata("dismantling")
+        report.tables[Tables.DISMANTLING] = driver_writes.write_frame(
+            frame,
+            ctx.warehouse,
+            Tables.DISMANTLING,
+            metadata=ctx.commit_metadata("dismantling"),
+            driver_rows=ctx.config.writes.driver_rows,
         )
         network_rows = [r for r in rows if r[0] == NETWORK_SCOPE]
         report.counts.update(

@@ -174,7 +174,7 @@ class MergeSink:
                     "batch to the tables of a full run; run `clnet run` first"
                 )
         self.spark, self.ctx = spark, ctx
-        self.driver_rows = ctx.config.update.driver_rows
+        self.driver_rows = ctx.config.writes.driver_rows
         self.changed_texts: pa.Table | None = None
         self.meta = ctx.commit_metadata("ingest")
         self.key = privacy.load_key(ctx.warehouse)
@@ -250,22 +250,30 @@ class MergeSink:
             return None
         changes = reduce(DataFrame.unionByName, (as_changes(p, RECORD_COLUMNS) for p in parts))
         rows = driver_writes.collect_small(changes, self.driver_rows)
-        if rows is None:
+        if rows is not None:
+            # A small batch: its texts stay on the driver for the search (``changed_texts``).
+            self.changed_texts = rows.select([*RECORD_KEYS, c.TEXT, ACTION])
+            self.changed_records = self.spark.createDataFrame(
+                rows.select(list(RECORD_KEYS)), "source string, record_id string"
+            )
+            path = io.table_path(self.ctx.warehouse, Tables.RECORDS)
+            version = driver_writes.write(
+                path, rows, self.meta, "merge", keys=RECORD_KEYS, partition_by=(c.SOURCE,)
+            )
+            if version is not None:
+                return version
+        else:
             changes = changes.localCheckpoint()
             self.changed_records = changes.select(*RECORD_KEYS)
-            return self._merge(Tables.RECORDS, changes, RECORD_KEYS, (c.SOURCE,))
-        # A small batch: its texts stay on the driver for the search (``changed_texts``).
-        self.changed_texts = rows.select([*RECORD_KEYS, c.TEXT, ACTION])
-        self.changed_records = self.spark.createDataFrame(
-            rows.select(list(RECORD_KEYS)), "source string, record_id string"
+        return merge_changes(  # Spark's MERGE
+            self.spark,
+            self.ctx.warehouse,
+            Tables.RECORDS,
+            changes,
+            RECORD_KEYS,
+            self.meta,
+            partition_by=(c.SOURCE,),
         )
-        path = io.table_path(self.ctx.warehouse, Tables.RECORDS)
-        version = driver_writes.write(
-            path, rows, self.meta, "merge", keys=RECORD_KEYS, partition_by=(c.SOURCE,)
-        )
-        if version is not None:
-            return version
-        return self._merge(Tables.RECORDS, changes, RECORD_KEYS, (c.SOURCE,))
 
     def record_nominals(self, part: _Classified | None) -> int | None:
         sent = part is not None and self._changes(part.table)

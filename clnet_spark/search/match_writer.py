@@ -23,7 +23,6 @@ that). The file reader has already required a local (or mounted) warehouse path.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -87,39 +86,14 @@ def new_table_properties(spark: SparkSession) -> dict[str, str] | None:
 
 def refusal(path: Path) -> str | None:
     """Why the workers may not replace the existing table at ``path`` (see the module), or
-    ``None`` when they may (or there is no table)."""
-    from deltalake import Schema
-
+    ``None`` when they may (or there is no table): the rules of a driver overwrite
+    (:func:`clnet_spark.driver_writes.refusal`) with ``record_matches``' columns, partitioned
+    by ``source``."""
     if "%" in str(path):
         return "its path holds '%'"
     if not (path / "_delta_log").is_dir():
         return None
-    try:
-        table = io.open_delta_log(path)
-        protocol, metadata, schema = table.protocol(), table.metadata(), table.schema()
-    except Exception as exc:  # noqa: BLE001 - a table deltalake cannot open: Spark writes it
-        return f"deltalake cannot open it ({type(exc).__name__})"
-    features = sorted({*(protocol.reader_features or []), *(protocol.writer_features or [])})
-    if protocol.min_reader_version != 1 or protocol.min_writer_version > 2 or features:
-        return (
-            f"it needs Delta protocol ({protocol.min_reader_version}, "
-            f"{protocol.min_writer_version}) with features {features}; the workers write (1, 2)"
-        )
-    if str(metadata.configuration.get("delta.appendOnly", "false")).lower() == "true":
-        return "it is append-only (delta.appendOnly)"
-    if list(metadata.partition_columns) != [SOURCE]:
-        return f"it is partitioned by {list(metadata.partition_columns)}, not ['source']"
-    found = {field["name"]: field for field in json.loads(schema.to_json())["fields"]}
-    wanted = {
-        field["name"]: field
-        for field in json.loads(Schema.from_arrow(ARROW_SCHEMA).to_json())["fields"]
-    }
-    if found != wanted:
-        differ = sorted(
-            name for name in found.keys() | wanted.keys() if found.get(name) != wanted.get(name)
-        )
-        return f"its schema differs in the columns {differ}"
-    return None
+    return driver_writes.refusal(path, ARROW_SCHEMA, [SOURCE], "overwrite")
 
 
 def _write_share(

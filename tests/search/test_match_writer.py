@@ -149,9 +149,9 @@ def test_a_table_the_workers_may_not_write_is_left_to_spark(
         assert written is None, warehouse
         assert sorted(p.name for p in path.rglob("*")) == before, f"{warehouse}: nothing written"
         reasons[warehouse] = match_writer.refusal(path)
-    assert (
-        reasons["a"] == "its schema differs in the columns "
-        "['catalogue_hash', 'matched_groups', 'matches', 'n', 'record_weight']"
+    assert reasons["a"] == (
+        "its columns are ['n', 'record_id', 'source'], the rows' ['catalogue_hash', "
+        "'matched_groups', 'matches', 'record_id', 'record_weight', 'source']"
     )
     assert reasons["b"] == "it is partitioned by [], not ['source']"
     assert reasons["c"].startswith("it needs Delta protocol (1, 7) with features [")

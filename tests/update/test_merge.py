@@ -6,7 +6,9 @@ import csv
 from pathlib import Path
 
 import pytest
+from chispa import assert_df_equality
 from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
 
 from clnet_spark import io, privacy
 from clnet_spark.columns import Tables
@@ -16,7 +18,7 @@ from clnet_spark.ingest.merge import MergeSink
 from clnet_spark.ingest.stage import run_ingest
 from clnet_spark.run import RunContext
 from clnet_spark.search.catalogue import load_catalogue
-from clnet_spark.search.stage import run_search
+from clnet_spark.search.stage import ENGINES, run_search
 from clnet_spark.update import search_changed
 
 CRIMES = ["record_id", "recorded_at", "offence_code", "area", "text"]
@@ -41,7 +43,7 @@ def person(nominal: str) -> list[str]:
 @pytest.fixture(scope="module", params=[100_000, 0], ids=["driver-writes", "spark-writes"])
 def merged(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory, request):
     """The example merged twice: committed from the driver (the default for a small batch)
-    and with Spark's MERGE (``update.driver_rows: 0``); every test checks both."""
+    and with Spark's MERGE (``writes.driver_rows: 0``); every test checks both."""
     driver_rows = request.param
     root = tmp_path_factory.mktemp("merge")
     base, batch = root / "base", root / "batch"
@@ -118,7 +120,7 @@ def merged(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory, reques
     run_ingest(spark, base, base_ctx)
     run_search(spark, base_ctx)
     matched_before = rows(spark, warehouse, Tables.RECORD_MATCHES, "record_id")
-    config = load_config(overrides=(f"update.driver_rows={driver_rows}",))
+    config = load_config(overrides=(f"writes.driver_rows={driver_rows}",))
     ctx = RunContext(warehouse, config, kind="update")
     sink = MergeSink(spark, ctx)
     run_ingest(spark, batch, ctx, sink)
@@ -196,15 +198,26 @@ def test_the_batch_records_are_searched_again(spark: SparkSession, merged) -> No
     warehouse, ctx, _ = merged
     # C1 amended (still a county line), C2 deleted, C4 new without a term, C3 untouched
     assert rows(spark, warehouse, Tables.RECORD_MATCHES, "record_id") == {("C1",)}
+    # the row Spark's engine gives for C1's new text, weight and matches included
+    expected = ENGINES["hyperscan"](
+        io.read_table(spark, warehouse, Tables.RECORDS).where(F.col("record_id") == "C1"),
+        load_catalogue(ctx.config.catalogue_path),
+    )
+    assert_df_equality(
+        io.read_table(spark, warehouse, Tables.RECORD_MATCHES),
+        expected,
+        ignore_nullable=True,
+        ignore_column_order=True,
+    )
     search = next(r for r in ctx.reports if r.stage == "search")
     assert (search.counts["records searched"], search.counts["matching records"]) == (3, 1)
 
 
 def test_small_batches_are_committed_from_the_driver(merged) -> None:
-    """With the default ``update.driver_rows`` delta-rs made every commit of the batch; with
+    """With the default ``writes.driver_rows`` delta-rs made every commit of the batch; with
     0, Spark made them all (the same tables either way: the tests above)."""
     warehouse, ctx, _ = merged
-    by_driver = ctx.config.update.driver_rows > 0
+    by_driver = ctx.config.writes.driver_rows > 0
     for name in (
         Tables.RECORDS,
         Tables.NOMINALS,
