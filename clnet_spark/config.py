@@ -56,14 +56,14 @@ class SearchConfig(_Section):
     writer: Literal["files", "spark"] = "files"
 
 
-class WritesConfig(_Section):
-    """Small Delta writes committed from the driver (docs/operations.md, "Small writes")."""
+class UpdateConfig(_Section):
+    """``clnet update`` (docs/operations.md, "Small writes from the driver")."""
 
     driver_rows: int = Field(100_000, ge=0)
-    """A write of at most this many rows to an existing table (an analysis table, an update's
-    changes to a table) is committed from the driver with ``deltalake`` instead of a Spark
-    job, and an update's batch of at most this many records is searched on the driver;
-    0: Spark does every write and search."""
+    """A batch's changes to a table, and its small tables, when at most this many rows, are
+    committed from the driver with ``deltalake`` instead of a Spark Delta MERGE or write, and a
+    batch of at most this many records is searched on the driver; 0: Spark does every write
+    and search."""
 
 
 class NetworkConfig(_Section):
@@ -157,7 +157,7 @@ class ClnetConfig(_Section):
     )
     ingest: IngestConfig = IngestConfig()
     search: SearchConfig = SearchConfig()
-    writes: WritesConfig = WritesConfig()
+    update: UpdateConfig = UpdateConfig()
     network: NetworkConfig = NetworkConfig()
     groups: GroupsConfig = GroupsConfig()
     soc: SocConfig = SocConfig()

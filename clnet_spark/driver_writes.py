@@ -1,9 +1,8 @@
-"""Small writes committed from the driver with ``deltalake`` (``writes.driver_rows``).
+"""Small writes committed from the driver with ``deltalake`` (``update.driver_rows``).
 
-Spark's Delta writes cost about a second whatever the size: a job or a dozen (a MERGE finds
-the touched files, rewrites them, commits), then the commit. Most tables of a run are small
-(groups, harm per person, safeguarding lists: thousands of rows), and a one-day
-``clnet update`` changes a few hundred rows of each ingest table. When the rows to write are
+Spark's Delta writes cost about a second whatever the size: a MERGE is a dozen jobs (finding
+the files a change touches, rewriting them, committing). A one-day ``clnet update`` changes a
+few hundred rows of each ingest table and makes ten such writes. When the rows to write are
 few, the driver collects them as Arrow (one Spark job, which computes them as the write would)
 and commits them with ``deltalake`` (delta-rs) instead, in tens of milliseconds. The table left
 is the one Spark's write would leave: the same rows, schema, partitioning and protocol, one
@@ -12,9 +11,9 @@ commit with the run's metadata as ``userMetadata``, checkpoints where Spark puts
 The driver writes only where that holds (:func:`refusal`): an existing table (a new one is
 created by Spark, with the session's table defaults) of Delta protocol (1, 2) without table
 features, not append-only for a merge or an overwrite, partitioned as asked, whose columns
-(names and types) are the rows' columns and all nullable, at a path without ``%``. Otherwise,
-and when there are more rows than ``writes.driver_rows``, Spark writes (the caller's
-fallback). ``writes.driver_rows: 0`` makes Spark write everything.
+(names and types; for an overwrite also their order) are the rows' columns and all nullable,
+at a path without ``%``. Otherwise, and when there are more rows than ``update.driver_rows``,
+Spark writes (the caller's fallback). ``update.driver_rows: 0`` makes Spark write everything.
 """
 
 from __future__ import annotations

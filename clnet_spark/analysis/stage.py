@@ -20,7 +20,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from clnet_spark import columns as c
-from clnet_spark import driver_writes, io
+from clnet_spark import io
 from clnet_spark.analysis import priority as pr
 from clnet_spark.analysis.centrality import (
     BETWEENNESS_METHOD,
@@ -100,12 +100,11 @@ def run_centrality(
             "collected the pruned network: %d nominals, %d edges", len(vertices), len(kept_edges)
         )
         table = centrality_table(vertices, kept_edges, group_of, cfg)
-        report.tables[CENTRALITY] = driver_writes.write_frame(
+        report.tables[CENTRALITY] = io.write_table(
             _to_spark(spark, table, CENTRALITY_SCHEMA),
             ctx.warehouse,
             CENTRALITY,
             metadata=ctx.commit_metadata(CENTRALITY),
-            driver_rows=ctx.config.writes.driver_rows,
         )
         report.counts.update(
             {
@@ -185,12 +184,11 @@ def run_priority(
         )
         factors = to_pandas_bounded(factors, "group factors (one row per group)")
         scored = pr.score_groups(factors, cfg, recent_years=ctx.config.harm.recent_years)
-        report.tables[GROUP_PRIORITY] = driver_writes.write_frame(
+        report.tables[GROUP_PRIORITY] = io.write_table(
             _to_spark(spark, scored, pr.PRIORITY_SCHEMA),
             ctx.warehouse,
             GROUP_PRIORITY,
             metadata=ctx.commit_metadata("priority"),
-            driver_rows=ctx.config.writes.driver_rows,
         )
         bands = scored[pr.BAND].value_counts().to_dict()
         report.counts.update(

@@ -470,6 +470,7 @@ def create_app(settings: DashboardSettings, data: RunData | None = None) -> Flas
         if scope not in scopes:
             abort(404)
         rows = frame[frame["scope"] == scope].sort_values("step")
+        rows = rows.drop(columns=["inputs_hash"], errors="ignore")  # bookkeeping, not a finding
         return page(
             "dismantling.html",
             title="Dismantling",

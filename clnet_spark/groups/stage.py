@@ -15,7 +15,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from clnet_spark import columns as c
-from clnet_spark import driver_writes, io
+from clnet_spark import io
 from clnet_spark.columns import Tables
 from clnet_spark.errors import StageInputError
 from clnet_spark.groups.soc import soc_overlap
@@ -167,15 +167,14 @@ def run_groups(spark: SparkSession, ctx: RunContext) -> None:
 
         groups = _group_table(found, grouping_edges, overlap.pairs)
         meta = ctx.commit_metadata("groups")
-        report.tables[Tables.CL_GROUPS] = driver_writes.write_frame(
+        report.tables[Tables.CL_GROUPS] = io.write_table(
             spark.createDataFrame(groups, GROUP_SCHEMA),
             ctx.warehouse,
             Tables.CL_GROUPS,
             metadata=meta,
-            driver_rows=ctx.config.writes.driver_rows,
         )
         pairs = overlap.pairs.astype({"shared": "int64", "group_size": "int64"})
-        report.tables[Tables.SOC_OVERLAP] = driver_writes.write_frame(
+        report.tables[Tables.SOC_OVERLAP] = io.write_table(
             spark.createDataFrame(
                 pairs,
                 "group_id string, soc_group_id string, shared long, group_size long, "
@@ -184,7 +183,6 @@ def run_groups(spark: SparkSession, ctx: RunContext) -> None:
             ctx.warehouse,
             Tables.SOC_OVERLAP,
             metadata=meta,
-            driver_rows=ctx.config.writes.driver_rows,
         )
 
         soc_lists = (
@@ -205,25 +203,20 @@ def run_groups(spark: SparkSession, ctx: RunContext) -> None:
         )
         # Materialise before overwriting the table it was read from.
         with_groups = with_groups.localCheckpoint()
-        report.tables[Tables.CL_NOMINALS] = driver_writes.write_frame(
-            with_groups,
-            ctx.warehouse,
-            Tables.CL_NOMINALS,
-            metadata=meta,
-            driver_rows=ctx.config.writes.driver_rows,
+        report.tables[Tables.CL_NOMINALS] = io.write_table(
+            with_groups, ctx.warehouse, Tables.CL_NOMINALS, metadata=meta
         )
         current = {ids[key]: members for key, members in new_groups.items()}
         changes = group_changes(previous, current)
-        report.tables[Tables.GROUP_CHANGES] = driver_writes.write_frame(
+        report.tables[Tables.GROUP_CHANGES] = io.write_table(
             spark.createDataFrame(
                 [(*vars(row).values(), ctx.run_id) for row in changes], GROUP_CHANGES_SCHEMA
             ),
             ctx.warehouse,
             Tables.GROUP_CHANGES,
             metadata=meta,
-            driver_rows=ctx.config.writes.driver_rows,
         )
-        report.tables[Tables.GROUP_ID_REGISTER] = driver_writes.write_frame(
+        report.tables[Tables.GROUP_ID_REGISTER] = io.write_table(
             spark.createDataFrame(
                 [(highest_number(ids.values(), issued_up_to=issued), ctx.run_id)],
                 "issued_up_to long, run_id string",
@@ -231,7 +224,6 @@ def run_groups(spark: SparkSession, ctx: RunContext) -> None:
             ctx.warehouse,
             Tables.GROUP_ID_REGISTER,
             metadata=meta,
-            driver_rows=ctx.config.writes.driver_rows,
         )
         kinds = found["kind"].value_counts().to_dict()
         report.counts.update(

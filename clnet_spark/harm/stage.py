@@ -16,7 +16,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from clnet_spark import columns as c
-from clnet_spark import driver_writes, io
+from clnet_spark import io
 from clnet_spark.columns import Tables
 from clnet_spark.guard import collect_bounded
 from clnet_spark.harm import scoring
@@ -92,29 +92,17 @@ def run_harm(
 
         meta = ctx.commit_metadata("harm")
         behind = scoring.harm_crimes(crimes, links, kept, reference_date)
-        report.tables[HARM_CRIMES] = driver_writes.write_frame(
-            behind,
-            ctx.warehouse,
-            HARM_CRIMES,
-            metadata=meta,
-            driver_rows=ctx.config.writes.driver_rows,
+        report.tables[HARM_CRIMES] = io.write_table(
+            behind, ctx.warehouse, HARM_CRIMES, metadata=meta
         )
         behind = io.read_table(spark, ctx.warehouse, HARM_CRIMES)
         nominals = scoring.nominal_harm(kept, links, behind, reference_date, cfg.recent_years)
-        report.tables[NOMINAL_HARM] = driver_writes.write_frame(
-            nominals,
-            ctx.warehouse,
-            NOMINAL_HARM,
-            metadata=meta,
-            driver_rows=ctx.config.writes.driver_rows,
+        report.tables[NOMINAL_HARM] = io.write_table(
+            nominals, ctx.warehouse, NOMINAL_HARM, metadata=meta
         )
         group_totals = scoring.group_harm(groups, links, behind, reference_date, cfg.recent_years)
-        report.tables[GROUP_HARM] = driver_writes.write_frame(
-            group_totals,
-            ctx.warehouse,
-            GROUP_HARM,
-            metadata=meta,
-            driver_rows=ctx.config.writes.driver_rows,
+        report.tables[GROUP_HARM] = io.write_table(
+            group_totals, ctx.warehouse, GROUP_HARM, metadata=meta
         )
 
         report.counts.update(

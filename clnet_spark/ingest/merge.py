@@ -174,7 +174,7 @@ class MergeSink:
                     "batch to the tables of a full run; run `clnet run` first"
                 )
         self.spark, self.ctx = spark, ctx
-        self.driver_rows = ctx.config.writes.driver_rows
+        self.driver_rows = ctx.config.update.driver_rows
         self.changed_texts: pa.Table | None = None
         self.meta = ctx.commit_metadata("ingest")
         self.key = privacy.load_key(ctx.warehouse)

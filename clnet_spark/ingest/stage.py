@@ -53,7 +53,7 @@ class TableCounts:
 class _Classified:
     """A classified input table, persisted while its parts are written.
 
-    With ``small_rows`` (a batch, ``writes.driver_rows``) a table of at most that many rows is
+    With ``small_rows`` (a batch, ``update.driver_rows``) a table of at most that many rows is
     classified once and held as a local relation: every later job on it is one small task,
     not one per partition of the input's shuffles.
     """
@@ -366,7 +366,7 @@ def run_ingest(
     sink = sink if sink is not None else FullSink(spark, ctx)
     earliest = cfg.ingest.earliest_year
     # A batch's small tables are held on the driver and committed from there (docs/operations.md).
-    driver_rows = cfg.writes.driver_rows if sink.batch else 0
+    driver_rows = cfg.update.driver_rows if sink.batch else 0
     with ctx.stage(stage) as report:
         # Read (and validate the headers of) every file before writing anything.
         contracts = [

@@ -41,8 +41,8 @@ def run_lines(spark: SparkSession, ctx: RunContext, changed: DataFrame | None = 
         records = io.read_table(spark, ctx.warehouse, Tables.RECORDS)
         matches = io.read_table(spark, ctx.warehouse, Tables.RECORD_MATCHES)
         meta = ctx.commit_metadata("lines")
-        # An update's few changed rows are committed from the driver (``writes.driver_rows``).
-        driver_rows = ctx.config.writes.driver_rows if changed is not None else 0
+        # An update's few changed rows are committed from the driver (``update.driver_rows``).
+        driver_rows = ctx.config.update.driver_rows if changed is not None else 0
         if changed is not None and io.table_exists(spark, ctx.warehouse, Tables.RECORD_LINES):
             changed = changed.select(c.SOURCE, c.RECORD_ID).dropDuplicates().localCheckpoint()
             report.tables[Tables.RECORD_LINES] = _merge_changed(spark, ctx, records, changed, meta)
@@ -110,7 +110,7 @@ def _merge_changed(
         changes,
         row_keys,
         meta,
-        driver_rows=ctx.config.writes.driver_rows,
+        driver_rows=ctx.config.update.driver_rows,
     )
 
 

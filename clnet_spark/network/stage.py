@@ -15,7 +15,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from clnet_spark import columns as c
-from clnet_spark import driver_writes, io
+from clnet_spark import io
 from clnet_spark.columns import Tables
 from clnet_spark.guard import collect_bounded
 from clnet_spark.network import assemble, build
@@ -159,12 +159,8 @@ def run_network(spark: SparkSession, ctx: RunContext) -> None:
             c.EVIDENCE_GROUPS,
             c.EVIDENCE_LINES,
         )
-        report.tables[Tables.CL_NOMINALS] = driver_writes.write_frame(
-            nominals_out,
-            ctx.warehouse,
-            Tables.CL_NOMINALS,
-            metadata=meta,
-            driver_rows=ctx.config.writes.driver_rows,
+        report.tables[Tables.CL_NOMINALS] = io.write_table(
+            nominals_out, ctx.warehouse, Tables.CL_NOMINALS, metadata=meta
         )
         edges_out = network.kept_edges.select(
             c.SRC,
@@ -184,12 +180,8 @@ def run_network(spark: SparkSession, ctx: RunContext) -> None:
         groups = search_group_report(
             matches, links, kept_table.select(F.col(c.NOMINAL_ID).alias(c.ID))
         )
-        report.tables[Tables.SEARCH_GROUP_REPORT] = driver_writes.write_frame(
-            groups,
-            ctx.warehouse,
-            Tables.SEARCH_GROUP_REPORT,
-            metadata=meta,
-            driver_rows=ctx.config.writes.driver_rows,
+        report.tables[Tables.SEARCH_GROUP_REPORT] = io.write_table(
+            groups, ctx.warehouse, Tables.SEARCH_GROUP_REPORT, metadata=meta
         )
         terms = search_term_report(
             matches,
@@ -197,12 +189,8 @@ def run_network(spark: SparkSession, ctx: RunContext) -> None:
             kept_table.select(F.col(c.NOMINAL_ID).alias(c.ID)),
             term_weights(spark, load_catalogue(ctx.config.catalogue_path)),
         )
-        report.tables[Tables.SEARCH_TERM_REPORT] = driver_writes.write_frame(
-            terms,
-            ctx.warehouse,
-            Tables.SEARCH_TERM_REPORT,
-            metadata=meta,
-            driver_rows=ctx.config.writes.driver_rows,
+        report.tables[Tables.SEARCH_TERM_REPORT] = io.write_table(
+            terms, ctx.warehouse, Tables.SEARCH_TERM_REPORT, metadata=meta
         )
         sizes = network.vertices.agg(
             F.count(F.lit(1)).alias("deepened"),

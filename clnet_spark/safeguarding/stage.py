@@ -18,7 +18,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from clnet_spark import columns as c
-from clnet_spark import driver_writes, io, privacy
+from clnet_spark import io, privacy
 from clnet_spark.columns import Tables
 from clnet_spark.guard import collect_bounded
 from clnet_spark.run import RunContext
@@ -112,39 +112,23 @@ def run_safeguarding(
             cfg,
         )
         meta = ctx.commit_metadata(STAGE)
-        report.tables[SAFEGUARDING_FLAGS] = driver_writes.write_frame(
-            flagged,
-            ctx.warehouse,
-            SAFEGUARDING_FLAGS,
-            metadata=meta,
-            driver_rows=ctx.config.writes.driver_rows,
+        report.tables[SAFEGUARDING_FLAGS] = io.write_table(
+            flagged, ctx.warehouse, SAFEGUARDING_FLAGS, metadata=meta
         )
         flagged = io.read_table(spark, ctx.warehouse, SAFEGUARDING_FLAGS)
 
         # one file each, so the tables read back in their documented order
         listing = sg.safeguarding_list(flagged).coalesce(1)
-        report.tables[SAFEGUARDING_LIST] = driver_writes.write_frame(
-            listing,
-            ctx.warehouse,
-            SAFEGUARDING_LIST,
-            metadata=meta,
-            driver_rows=ctx.config.writes.driver_rows,
+        report.tables[SAFEGUARDING_LIST] = io.write_table(
+            listing, ctx.warehouse, SAFEGUARDING_LIST, metadata=meta
         )
-        report.tables[MISSING_PERSONS] = driver_writes.write_frame(
-            missing.coalesce(1),
-            ctx.warehouse,
-            MISSING_PERSONS,
-            metadata=meta,
-            driver_rows=ctx.config.writes.driver_rows,
+        report.tables[MISSING_PERSONS] = io.write_table(
+            missing.coalesce(1), ctx.warehouse, MISSING_PERSONS, metadata=meta
         )
         listed = flagged.where(F.col(sg.SAFEGUARDING_LISTED)).select(c.NOMINAL_ID)
         oversight = sg.disproportionality(nominals, kept, listed, reference_date)
-        report.tables[DISPROPORTIONALITY] = driver_writes.write_frame(
-            oversight.coalesce(1),
-            ctx.warehouse,
-            DISPROPORTIONALITY,
-            metadata=meta,
-            driver_rows=ctx.config.writes.driver_rows,
+        report.tables[DISPROPORTIONALITY] = io.write_table(
+            oversight.coalesce(1), ctx.warehouse, DISPROPORTIONALITY, metadata=meta
         )
 
         report.counts.update(_counts(flagged, reference_date))

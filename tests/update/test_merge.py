@@ -43,7 +43,7 @@ def person(nominal: str) -> list[str]:
 @pytest.fixture(scope="module", params=[100_000, 0], ids=["driver-writes", "spark-writes"])
 def merged(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory, request):
     """The example merged twice: committed from the driver (the default for a small batch)
-    and with Spark's MERGE (``writes.driver_rows: 0``); every test checks both."""
+    and with Spark's MERGE (``update.driver_rows: 0``); every test checks both."""
     driver_rows = request.param
     root = tmp_path_factory.mktemp("merge")
     base, batch = root / "base", root / "batch"
@@ -120,7 +120,7 @@ def merged(spark: SparkSession, tmp_path_factory: pytest.TempPathFactory, reques
     run_ingest(spark, base, base_ctx)
     run_search(spark, base_ctx)
     matched_before = rows(spark, warehouse, Tables.RECORD_MATCHES, "record_id")
-    config = load_config(overrides=(f"writes.driver_rows={driver_rows}",))
+    config = load_config(overrides=(f"update.driver_rows={driver_rows}",))
     ctx = RunContext(warehouse, config, kind="update")
     sink = MergeSink(spark, ctx)
     run_ingest(spark, batch, ctx, sink)
@@ -214,10 +214,10 @@ def test_the_batch_records_are_searched_again(spark: SparkSession, merged) -> No
 
 
 def test_small_batches_are_committed_from_the_driver(merged) -> None:
-    """With the default ``writes.driver_rows`` delta-rs made every commit of the batch; with
+    """With the default ``update.driver_rows`` delta-rs made every commit of the batch; with
     0, Spark made them all (the same tables either way: the tests above)."""
     warehouse, ctx, _ = merged
-    by_driver = ctx.config.writes.driver_rows > 0
+    by_driver = ctx.config.update.driver_rows > 0
     for name in (
         Tables.RECORDS,
         Tables.NOMINALS,
