@@ -496,7 +496,13 @@ def plot(results: dict[str, Any], target: Path) -> None:
     if not done:
         return
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for name in ("hyperscan", "hyperscan_spark_writer", "hyperscan_spark_reader", "reference", "native"):
+    for name in (
+        "hyperscan",
+        "hyperscan_spark_writer",
+        "hyperscan_spark_reader",
+        "reference",
+        "native",
+    ):
         points = [
             (e["records"], e["search_stage"][name]["mb_per_s_per_core"])
             for e in done
