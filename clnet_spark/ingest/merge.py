@@ -70,6 +70,7 @@ def merge_changes(
     *,
     partition_by: tuple[str, ...] = (),
     driver_rows: int = 0,
+    rows: pa.Table | None = None,
 ) -> int:
     """Apply upserts and deletes to a Delta table in one MERGE; return the version committed.
 
@@ -83,6 +84,9 @@ def merge_changes(
         key. Keys are compared null-safely (``relationships.source`` may be null).
     keys
         The columns identifying a row of the table.
+    rows
+        ``changes`` as the caller has already collected them (at most ``driver_rows``), so
+        the driver path does not collect them again.
 
     Raises
     ------
@@ -93,7 +97,8 @@ def merge_changes(
     columns = [col for col in changes.columns if col != ACTION]
     exists = io.table_exists(spark, warehouse, name)
     if exists and driver_rows and not io.is_pinned(spark, warehouse, name):
-        rows = driver_writes.collect_small(changes, driver_rows)
+        if rows is None:
+            rows = driver_writes.collect_small(changes, driver_rows)
         if rows is not None:
             version = driver_writes.write(
                 io.table_path(warehouse, name),
@@ -256,16 +261,10 @@ class MergeSink:
             self.changed_records = self.spark.createDataFrame(
                 rows.select(list(RECORD_KEYS)), "source string, record_id string"
             )
-            path = io.table_path(self.ctx.warehouse, Tables.RECORDS)
-            version = driver_writes.write(
-                path, rows, self.meta, "merge", keys=RECORD_KEYS, partition_by=(c.SOURCE,)
-            )
-            if version is not None:
-                return version
-        else:
+        else:  # too many for the driver: Spark's MERGE, from a materialised copy
             changes = changes.localCheckpoint()
             self.changed_records = changes.select(*RECORD_KEYS)
-        return merge_changes(  # Spark's MERGE
+        return merge_changes(
             self.spark,
             self.ctx.warehouse,
             Tables.RECORDS,
@@ -273,6 +272,8 @@ class MergeSink:
             RECORD_KEYS,
             self.meta,
             partition_by=(c.SOURCE,),
+            driver_rows=self.driver_rows if rows is not None else 0,
+            rows=rows,
         )
 
     def record_nominals(self, part: _Classified | None) -> int | None:
